@@ -1,0 +1,29 @@
+// Errors raised while turning text or bytes into instructions. Every one is a one-line message meant to be
+// shown to a user as is.
+
+/** Bytes that are not a whole number of instructions, or hex text that is not hex. */
+export class DecodeError extends Error {
+  override name = "DecodeError";
+}
+
+/** An encoding the instruction set does not allow, at a known slot index. */
+export class ValidationError extends Error {
+  override name = "ValidationError";
+  constructor(
+    readonly index: number,
+    readonly reason: string,
+  ) {
+    super(`instruction ${index}: ${reason}`);
+  }
+}
+
+/** Assembler input that cannot be assembled, at a 1-based source line. */
+export class AssemblyError extends Error {
+  override name = "AssemblyError";
+  constructor(
+    readonly line: number,
+    readonly reason: string,
+  ) {
+    super(`line ${line}: ${reason}`);
+  }
+}
