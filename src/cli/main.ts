@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// The `bpftime` command: dispatches to one verb per module and turns every error into one line on stderr.
+
+import { UsageError } from "./errors.js";
+import { vmExec } from "./vm-exec.js";
+
+const USAGE = `usage: bpftime <command> [options]
+
+commands:
+  vm exec      run a raw eBPF program (bpf_conformance plugin protocol)
+
+Run 'bpftime <command> --help' for a command's options.`;
+
+type Command = (argv: string[]) => Promise<number>;
+
+const commands: ReadonlyMap<string, Command> = new Map([["vm exec", vmExec]]);
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h") {
+    process.stdout.write(USAGE + "\n");
+    return argv.length === 0 ? 2 : 0;
+  }
+  for (const [name, command] of commands) {
+    const words = name.split(" ");
+    if (words.every((w, i) => argv[i] === w)) return command(argv.slice(words.length));
+  }
+  throw new UsageError(`unknown command '${argv.slice(0, 2).join(" ")}'\n${USAGE}`);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`bpftime: ${message}\n`);
+    process.exitCode = error instanceof UsageError ? error.exitCode : 1;
+  },
+);

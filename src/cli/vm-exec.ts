@@ -1,0 +1,94 @@
+// `bpftime vm exec`: the bpf_conformance plugin protocol. The program arrives as hex text on stdin, input
+// memory as an optional hex argument; r0 goes to stdout in hex. --batch runs one program per stdin line
+// in one process so that thousands of programs cost one start-up.
+
+import { parseArgs } from "node:util";
+import { decodeProgram, parseHexBytes } from "../isa/instruction.js";
+import { registerTimeHelpers } from "../helpers/time.js";
+import { HelperRegistry } from "../vm/helpers.js";
+import { Interpreter, DEFAULT_BUDGET } from "../vm/interpreter.js";
+import { UsageError } from "./errors.js";
+
+export const VM_EXEC_USAGE = `usage: bpftime vm exec [--engine interp] [--budget N] [--batch] [MEMORY_HEX]
+
+Reads an eBPF program as hex text on stdin and runs it with r1 = MEMORY, r2 = its length.
+Prints r0 in hex and exits 0; on a rejected program or a fault prints one line on stderr and exits 1.
+  --engine E   execution engine: interp (the reference interpreter)
+  --budget N   most instructions one run may execute (default ${DEFAULT_BUDGET})
+  --batch      one program per stdin line (optionally "PROGRAM_HEX | MEMORY_HEX"); one result per
+               stdout line, "error: <message>" for a failure; exits 0 once all lines are done`;
+
+interface ExecOptions {
+  engine: "interp";
+  budget: number;
+  helpers: HelperRegistry;
+}
+
+export async function vmExec(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      engine: { type: "string", default: "interp" },
+      budget: { type: "string" },
+      batch: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(VM_EXEC_USAGE + "\n");
+    return 0;
+  }
+  if (values.engine !== "interp") {
+    throw new UsageError(`unknown engine '${values.engine}' (available: interp)`);
+  }
+  const budget = values.budget === undefined ? DEFAULT_BUDGET : Number(values.budget);
+  if (!Number.isSafeInteger(budget) || budget <= 0) throw new UsageError(`--budget must be a positive integer, got '${values.budget}'`);
+  // bpf_conformance passes plugin options after the memory argument; only the first positional is memory.
+  const memoryHex = positionals[0];
+  const options: ExecOptions = { engine: "interp", budget, helpers: registerTimeHelpers(new HelperRegistry()) };
+  const input = await readStdin();
+  if (values.batch) return runBatch(input, memoryHex, options);
+  try {
+    process.stdout.write(execOne(input, memoryHex, options) + "\n");
+    return 0;
+  } catch (error) {
+    process.stderr.write(oneLine(error) + "\n");
+    return 1;
+  }
+}
+
+function runBatch(input: string, memoryHex: string | undefined, options: ExecOptions): number {
+  const out: string[] = [];
+  for (const line of input.split("\n")) {
+    if (line.trim() === "") continue;
+    const bar = line.indexOf("|");
+    const programHex = bar < 0 ? line : line.slice(0, bar);
+    const lineMemory = bar < 0 ? memoryHex : line.slice(bar + 1);
+    try {
+      out.push(execOne(programHex, lineMemory, options));
+    } catch (error) {
+      out.push("error: " + oneLine(error));
+    }
+  }
+  process.stdout.write(out.length ? out.join("\n") + "\n" : "");
+  return 0;
+}
+
+function execOne(programHex: string, memoryHex: string | undefined, options: ExecOptions): string {
+  const program = decodeProgram(parseHexBytes(programHex));
+  const memory = memoryHex === undefined ? undefined : parseHexBytes(memoryHex);
+  const vm = new Interpreter(program, { helpers: options.helpers, budget: options.budget });
+  return vm.run(memory).toString(16);
+}
+
+function oneLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/\s*\n\s*/g, " ");
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
