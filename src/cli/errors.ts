@@ -1,3 +1,5 @@
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
 /** An error whose message is written to stderr as is, with exit status `exitCode`. */
 export class UsageError extends Error {
   override name = "UsageError";
@@ -6,5 +8,14 @@ export class UsageError extends Error {
     readonly exitCode = 2,
   ) {
     super(message);
+  }
+}
+
+/** node:util parseArgs, with its errors (unknown option, missing value) turned into usage errors. */
+export function parseCommandLine<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (error) {
+    throw new UsageError((error as Error).message.split("\n")[0] ?? "bad arguments");
   }
 }

@@ -2,12 +2,11 @@
 // memory as an optional hex argument; r0 goes to stdout in hex. --batch runs one program per stdin line
 // in one process so that thousands of programs cost one start-up.
 
-import { parseArgs } from "node:util";
 import { decodeProgram, parseHexBytes } from "../isa/instruction.js";
 import { registerTimeHelpers } from "../helpers/time.js";
 import { HelperRegistry } from "../vm/helpers.js";
 import { Interpreter, DEFAULT_BUDGET } from "../vm/interpreter.js";
-import { UsageError } from "./errors.js";
+import { parseCommandLine, UsageError } from "./errors.js";
 
 export const VM_EXEC_USAGE = `usage: bpftime vm exec [--engine interp] [--budget N] [--batch] [MEMORY_HEX]
 
@@ -25,7 +24,7 @@ interface ExecOptions {
 }
 
 export async function vmExec(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine({
     args: argv,
     allowPositionals: true,
     options: {
