@@ -2,18 +2,25 @@
 // The `bpftime` command: dispatches to one verb per module and turns every error into one line on stderr.
 
 import { UsageError } from "./errors.js";
+import { vmAsm, vmDisasm } from "./vm-asm.js";
 import { vmExec } from "./vm-exec.js";
 
 const USAGE = `usage: bpftime <command> [options]
 
 commands:
   vm exec      run a raw eBPF program (bpf_conformance plugin protocol)
+  vm asm       assemble bpf_conformance assembler text into hex
+  vm disasm    disassemble hex as llvm-objdump does
 
 Run 'bpftime <command> --help' for a command's options.`;
 
 type Command = (argv: string[]) => Promise<number>;
 
-const commands: ReadonlyMap<string, Command> = new Map([["vm exec", vmExec]]);
+const commands: ReadonlyMap<string, Command> = new Map([
+  ["vm exec", vmExec],
+  ["vm asm", vmAsm],
+  ["vm disasm", vmDisasm],
+]);
 
 async function main(argv: string[]): Promise<number> {
   if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h") {

@@ -7,6 +7,7 @@ import { registerTimeHelpers } from "../helpers/time.js";
 import { HelperRegistry } from "../vm/helpers.js";
 import { Interpreter, DEFAULT_BUDGET } from "../vm/interpreter.js";
 import { parseCommandLine, UsageError } from "./errors.js";
+import { readStdin } from "./stdin.js";
 
 export const VM_EXEC_USAGE = `usage: bpftime vm exec [--engine interp] [--budget N] [--batch] [MEMORY_HEX]
 
@@ -84,10 +85,4 @@ function execOne(programHex: string, memoryHex: string | undefined, options: Exe
 function oneLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return message.replace(/\s*\n\s*/g, " ");
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
 }
