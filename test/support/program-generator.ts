@@ -64,6 +64,11 @@ export interface GeneratorOptions {
   memoryLength?: number;
   /** Mask register shift amounts into range with an `and` first (default: only sometimes). */
   alwaysMaskShifts?: boolean;
+  /**
+   * Shape atomics around the two kernel bugs (default true). Turn off for engines without them (the
+   * interpreter against the JIT): the same seed then gives the same program minus the workarounds.
+   */
+  kernelBugWorkarounds?: boolean;
 }
 
 export interface GeneratedCase {
@@ -363,11 +368,12 @@ class ProgramBuilder {
     const off = this.stackOffset(wide ? 8 : 4);
     const operation = this.rng.pick(ATOMIC_OPS);
     const insns: Insn[] = [];
+    const workarounds = this.options.kernelBugWorkarounds ?? true;
     if (operation & op.BPF_FETCH) {
       // Kernel bug workaround: a fetching atomic on a slot the verifier knows to hold a constant confuses
       // its state pruning. Two identical non-fetching xors leave memory as it was but the value unknown.
       const scramble = this.reg();
-      insns.push(insn(code, op.REG_FP, scramble, off, op.BPF_XOR), insn(code, op.REG_FP, scramble, off, op.BPF_XOR));
+      if (workarounds) insns.push(insn(code, op.REG_FP, scramble, off, op.BPF_XOR), insn(code, op.REG_FP, scramble, off, op.BPF_XOR));
     }
     if (operation === op.BPF_CMPXCHG && this.rng.chance(0.5)) {
       // Make the comparison succeed: r0 gets the slot's current value. For a 32-bit cmpxchg on the low
@@ -377,7 +383,7 @@ class ProgramBuilder {
       insns.push(insn(op.BPF_LDX | op.BPF_MEM | loadSize, 0, op.REG_FP, off));
     }
     insns.push(insn(code, op.REG_FP, this.reg(), off, operation));
-    if (operation === op.BPF_CMPXCHG && !wide) {
+    if (workarounds && operation === op.BPF_CMPXCHG && !wide) {
       // Kernel bug workaround: the x86 JIT may leave r0's upper half set after a 32-bit cmpxchg when
       // the verifier skips the zero-extension on a pruned path; this mov is a no-op on a correct VM.
       insns.push(insn(op.BPF_ALU64 | op.BPF_MOV | op.BPF_X, 0, 0));
