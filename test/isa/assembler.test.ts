@@ -1,18 +1,9 @@
 import assert from "node:assert/strict";
-import { readFileSync, readdirSync } from "node:fs";
-import { join } from "node:path";
 import { describe, test } from "node:test";
 import { assemble } from "../../src/isa/assembler.js";
 import { AssemblyError } from "../../src/isa/errors.js";
 import { encodeProgram, insn, type Insn } from "../../src/isa/instruction.js";
-import { conformanceDir, parseConformanceFile } from "../support/conformance-file.js";
-
-const suite = conformanceDir();
-const dataFiles = (sub: string): string[] =>
-  readdirSync(join(suite, sub))
-    .filter((name) => name.endsWith(".data"))
-    .sort();
-const read = (sub: string, name: string): string => readFileSync(join(suite, sub, name), "utf8");
+import { conformanceFiles, parseConformanceFile, readConformanceFile } from "../support/conformance-file.js";
 
 /** The one instruction `source` assembles to. */
 function one(source: string): Insn {
@@ -36,7 +27,7 @@ function rejects(source: string, line: number, reason: string | RegExp): void {
 }
 
 describe("conformance suite assembly", () => {
-  const tests = dataFiles("tests");
+  const tests = conformanceFiles("tests");
 
   test("the suite has its 313 test files", () => {
     assert.equal(tests.length, 313);
@@ -44,7 +35,7 @@ describe("conformance suite assembly", () => {
 
   for (const name of tests) {
     test(`tests/${name} assembles`, () => {
-      const file = parseConformanceFile(read("tests", name));
+      const file = parseConformanceFile(readConformanceFile("tests", name));
       assert.ok(file.asm !== undefined, "every test has an asm section");
       const program = assemble(file.asm);
       assert.ok(program.length > 0);
@@ -53,13 +44,13 @@ describe("conformance suite assembly", () => {
   }
 
   test("the raw lddw test is the only one with a raw section, and it matches", () => {
-    const withRaw = tests.filter((name) => parseConformanceFile(read("tests", name)).raw !== undefined);
+    const withRaw = tests.filter((name) => parseConformanceFile(readConformanceFile("tests", name)).raw !== undefined);
     assert.deepEqual(withRaw, ["lddw.data"]);
-    const file = parseConformanceFile(read("tests", "lddw.data"));
+    const file = parseConformanceFile(readConformanceFile("tests", "lddw.data"));
     assert.deepEqual(assemble(file.asm!), file.raw);
   });
 
-  const invalid = dataFiles("negative").filter((name) => name.startsWith("invalid_"));
+  const invalid = conformanceFiles("negative").filter((name) => name.startsWith("invalid_"));
 
   test("there are 11 invalid_* negative files", () => {
     assert.equal(invalid.length, 11);
@@ -69,7 +60,7 @@ describe("conformance suite assembly", () => {
     test(`negative/${name} is rejected`, () => {
       let file;
       try {
-        file = parseConformanceFile(read("negative", name));
+        file = parseConformanceFile(readConformanceFile("negative", name));
       } catch (error) {
         // bpf_conformance refuses files with an unknown section before assembling anything.
         assert.equal(name, "invalid_unknown_directive.data");
@@ -90,7 +81,7 @@ describe("conformance suite assembly", () => {
 
   test("negative files with valid assembly still assemble", () => {
     for (const name of ["error.data", "incorrect_return_value_high_bits.data"]) {
-      const file = parseConformanceFile(read("negative", name));
+      const file = parseConformanceFile(readConformanceFile("negative", name));
       assert.ok(assemble(file.asm!).length >= 2, name);
     }
   });

@@ -9,14 +9,7 @@ import { assemble } from "../../src/isa/assembler.js";
 import { disassemble, formatInsn } from "../../src/isa/disassembler.js";
 import { decodeProgram, insn, lddw, type Insn } from "../../src/isa/instruction.js";
 import { allOpcodes, ATOMIC_OPS, END_WIDTHS, type OpcodeInfo } from "../../src/isa/opcode-table.js";
-import { conformanceDir, parseConformanceFile } from "../support/conformance-file.js";
-
-const suite = conformanceDir();
-const dataFiles = (sub: string): string[] =>
-  readdirSync(join(suite, sub))
-    .filter((name) => name.endsWith(".data"))
-    .sort();
-const read = (sub: string, name: string): string => readFileSync(join(suite, sub, name), "utf8");
+import { conformanceFiles, parseConformanceFile, readConformanceFile } from "../support/conformance-file.js";
 
 function roundTrips(program: readonly Insn[]): void {
   const text = disassemble(program);
@@ -28,10 +21,10 @@ const llvmLine = (source: string): string => formatInsn(assemble(source), 0, "ll
 
 describe("conformance style round trip", () => {
   test("every conformance test program comes back identical", () => {
-    const names = dataFiles("tests");
+    const names = conformanceFiles("tests");
     assert.equal(names.length, 313);
     for (const name of names) {
-      const file = parseConformanceFile(read("tests", name));
+      const file = parseConformanceFile(readConformanceFile("tests", name));
       const program = file.raw ?? assemble(file.asm!);
       const text = disassemble(program);
       assert.deepEqual(assemble(text), program, `${name}:\n${text}`);
@@ -39,10 +32,10 @@ describe("conformance style round trip", () => {
   });
 
   test("raw negative programs with non-zero unused fields come back identical through .raw", () => {
-    const names = dataFiles("negative").filter((name) => name.startsWith("unused-"));
+    const names = conformanceFiles("negative").filter((name) => name.startsWith("unused-"));
     assert.equal(names.length, 45);
     for (const name of names) {
-      const program = parseConformanceFile(read("negative", name)).raw!;
+      const program = parseConformanceFile(readConformanceFile("negative", name)).raw!;
       const text = disassemble(program);
       assert.match(text.split("\n")[0]!, /^\.raw 0x[0-9a-f]{16}$/, name);
       assert.deepEqual(assemble(text), program, name);

@@ -5,7 +5,7 @@
 // `-- error` (expected error text); `-- c` and `-- no register offset` are ignored. bpf_conformance skips a
 // file with an unknown section; this reader throws, so a caller can never mistake such a file for a test.
 
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { decodeProgram, type Insn } from "../../src/isa/instruction.js";
@@ -110,6 +110,18 @@ export function conformanceDir(): string {
   const override = process.env["BPFTIME_CONFORMANCE_DIR"];
   if (override !== undefined && override !== "") return resolve(override);
   return resolve(repoRoot(), "..", "shared", "conformance");
+}
+
+/** The `.data` file names of a suite directory ("tests" or "negative"), sorted. */
+export function conformanceFiles(subdir: string): string[] {
+  return readdirSync(join(conformanceDir(), subdir))
+    .filter((name) => name.endsWith(".data"))
+    .sort();
+}
+
+/** The text of one suite file, e.g. readConformanceFile("tests", "lddw.data"). */
+export function readConformanceFile(subdir: string, name: string): string {
+  return readFileSync(join(conformanceDir(), subdir, name), "utf8");
 }
 
 function repoRoot(): string {
