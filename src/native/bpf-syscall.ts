@@ -138,7 +138,10 @@ export function mapLookupOptional(fd: number, key: Uint8Array, valueSize: number
   }
 }
 
-/** Stores `value` under `key`; `flags` is a BpfUpdateFlag (ANY, NOEXIST → EEXIST, EXIST → ENOENT). */
+/**
+ * Stores `value` under `key`; `flags` is a BpfUpdateFlag (ANY, NOEXIST → EEXIST, EXIST → ENOENT). The
+ * kernel reads the map's whole value size, so `value` must be exactly that long.
+ */
 export function mapUpdate(fd: number, key: Uint8Array, value: Uint8Array, flags = 0): void {
   // The value is passed with its own length: the kernel reads exactly the map's value size from it.
   elemCall(BpfCommand.MAP_UPDATE_ELEM, fd, key, value.length, value, BigInt(flags));

@@ -14,6 +14,11 @@ export interface NativeSlice {
 }
 
 const SLICE_ALIGNMENT = 8;
+/**
+ * Spare bytes kept after the last slice. A caller that under-states an output size (a per-CPU map value
+ * is value size × CPUs) then gets a wrong result rather than a corrupted malloc heap.
+ */
+const TRAILING_SLACK = 4096;
 let blockAddress = 0n;
 let blockSize = 0;
 let blockBuffer: ArrayBuffer | undefined;
@@ -43,7 +48,7 @@ export function scratchSlices(sizes: readonly number[]): NativeSlice[] {
     offsets.push(total);
     total += Math.ceil(Math.max(size, 1) / SLICE_ALIGNMENT) * SLICE_ALIGNMENT;
   }
-  const buffer = ensureBlock(total);
+  const buffer = ensureBlock(total + TRAILING_SLACK);
   new Uint8Array(buffer, 0, total).fill(0);
   return sizes.map((size, i) => {
     const offset = offsets[i]!;
