@@ -4,6 +4,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { disassemble } from "../../src/isa/disassembler.js";
 import { encodeProgram, formatHexBytes, type Insn } from "../../src/isa/instruction.js";
 import { KernelRunner } from "../../src/kernel/test-run-64.js";
 import { kernelBpfAvailable } from "../../src/native/bpf-available.js";
@@ -35,27 +36,26 @@ interface Mismatch {
   interpreter: bigint | Error;
 }
 
-async function describeMismatch({ testCase, kernel, interpreter }: Mismatch): Promise<string> {
+function describeMismatch({ testCase, kernel, interpreter }: Mismatch): string {
   const interpreted = typeof interpreter === "bigint" ? `0x${interpreter.toString(16)}` : `error: ${interpreter.message}`;
   return [
     `seed ${testCase.seed}: kernel r0 = 0x${kernel.toString(16)}, interpreter r0 = ${interpreted}`,
     testCase.memory ? `memory (${testCase.memory.length} bytes): ${formatHexBytes(testCase.memory)}` : "no memory",
     `program (${testCase.program.length} slots): ${formatHexBytes(encodeProgram(testCase.program))}`,
-    await disassembly(testCase.program),
+    disassembly(testCase.program),
   ].join("\n");
 }
 
-/** The listing when the disassembler is available; a report must never fail for want of one. */
-async function disassembly(program: readonly Insn[]): Promise<string> {
+/** The listing; a report must never fail for want of one. */
+function disassembly(program: readonly Insn[]): string {
   try {
-    const { disassemble } = (await import("../../src/isa/disassembler.js")) as { disassemble: (p: readonly Insn[]) => string };
     return disassemble(program);
   } catch (error) {
     return `(no disassembly: ${(error as Error).message})`;
   }
 }
 
-test(`kernel and interpreter agree on ${PROGRAMS} random programs`, { skip: availability.ok ? false : availability.reason }, async (t) => {
+test(`kernel and interpreter agree on ${PROGRAMS} random programs`, { skip: availability.ok ? false : availability.reason }, (t) => {
   const runner = new KernelRunner();
   const rejected: { seed: number; log: string }[] = [];
   const mismatches: Mismatch[] = [];
@@ -93,7 +93,7 @@ test(`kernel and interpreter agree on ${PROGRAMS} random programs`, { skip: avai
     `interpreter ${(interpreterMs / 1000).toFixed(1)} s)`;
   t.diagnostic(summary);
 
-  for (const mismatch of mismatches.slice(0, MISMATCHES_SHOWN)) console.log(await describeMismatch(mismatch));
+  for (const mismatch of mismatches.slice(0, MISMATCHES_SHOWN)) console.log(describeMismatch(mismatch));
   for (const { seed, log } of rejected.slice(0, MISMATCHES_SHOWN)) console.log(`seed ${seed} rejected:\n${log.split("\n").slice(-8).join("\n")}`);
 
   assert.equal(mismatches.length, 0, `${mismatches.length} mismatches, first seeds: ${mismatches.slice(0, 10).map((m) => m.testCase.seed).join(", ")}`);
