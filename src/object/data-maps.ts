@@ -24,10 +24,11 @@ export function isDataSection(section: ElfSection): boolean {
 /**
  * The name libbpf gives a global-data map: as much of the object name as fits before the section name
  * in 15 characters (the section part counts as at least 7), with characters the kernel refuses replaced.
+ * Sections with a second dot (.rodata.cst32, .data.custom) keep their own name without the prefix.
  */
 export function internalMapName(objectName: string, sectionName: string): string {
   const suffixLength = Math.max(7, sectionName.length);
-  const prefixLength = Math.max(0, Math.min(OBJ_NAME_LEN - suffixLength - 1, objectName.length));
+  const prefixLength = sectionName.includes(".", 1) ? 0 : Math.max(0, Math.min(OBJ_NAME_LEN - suffixLength - 1, objectName.length));
   const name = (objectName.slice(0, prefixLength) + sectionName).slice(0, OBJ_NAME_LEN - 1);
   return name.replace(/[^A-Za-z0-9_.]/g, "_");
 }
