@@ -3,7 +3,8 @@
 // of thousands of programs costs one load, one test run, one map read and one close each.
 
 import type { Insn } from "../isa/instruction.js";
-import { BpfCommand, BpfMapType, BpfProgType } from "../native/bpf-constants.js";
+import { ProgType } from "../object/section-names.js";
+import { BpfCommand, BpfMapType } from "../native/bpf-constants.js";
 import { BpfError, closeFd, createMap, loadProgram, mapLookup, testRun } from "../native/bpf-syscall.js";
 import { WRAPPER_OK, WRAPPER_SHORT_PACKET, wrapForTestRun } from "./wrap-64.js";
 
@@ -39,7 +40,7 @@ export class KernelRunner {
     const insns = wrapForTestRun(program, memory === undefined ? { resultMapFd: mapFd } : { resultMapFd: mapFd, memoryLength: memory.length });
     let progFd: number;
     try {
-      progFd = loadProgram({ type: BpfProgType.XDP, insns, license: "GPL", name: "diff_test" });
+      progFd = loadProgram({ type: ProgType.Xdp, insns, license: "GPL", name: "diff_test" });
     } catch (error) {
       if (error instanceof BpfError && error.command === BpfCommand.PROG_LOAD) {
         return { ok: false, log: error.log || error.message };

@@ -32,21 +32,6 @@ export const BpfMapType = {
   BLOOM_FILTER: 30,
 } as const;
 
-export const BpfProgType = {
-  SOCKET_FILTER: 1,
-  KPROBE: 2,
-  SCHED_CLS: 3,
-  SCHED_ACT: 4,
-  TRACEPOINT: 5,
-  XDP: 6,
-  PERF_EVENT: 7,
-  CGROUP_SKB: 8,
-  RAW_TRACEPOINT: 17,
-  FLOW_DISSECTOR: 22,
-  SK_LOOKUP: 30,
-  SYSCALL: 31,
-} as const;
-
 /** Flags of BPF_MAP_UPDATE_ELEM. */
 export const BpfUpdateFlag = {
   ANY: 0,

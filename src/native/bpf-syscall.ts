@@ -178,7 +178,7 @@ export function mapKeys(fd: number, keySize: number): Uint8Array[] {
 // ---- programs ---------------------------------------------------------------------------------------
 
 export interface ProgramLoadOptions {
-  /** A BpfProgType value. */
+  /** A kernel program type id (BPF_PROG_TYPE_*, the ProgType enum of object/section-names). */
   type: number;
   insns: readonly Insn[] | Uint8Array;
   license: string;

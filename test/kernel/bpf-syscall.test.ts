@@ -6,7 +6,7 @@ import { after, describe, test } from "node:test";
 import { insn, lddw } from "../../src/isa/instruction.js";
 import * as op from "../../src/isa/opcodes.js";
 import { kernelBpfAvailable } from "../../src/native/bpf-available.js";
-import { BpfCommand, BpfMapType, BpfProgType, BpfUpdateFlag } from "../../src/native/bpf-constants.js";
+import { BpfCommand, BpfMapType, BpfUpdateFlag } from "../../src/native/bpf-constants.js";
 import {
   BpfError,
   closeFd,
@@ -22,6 +22,7 @@ import {
   testRun,
 } from "../../src/native/bpf-syscall.js";
 import { Errno } from "../../src/native/syscall-error.js";
+import { ProgType } from "../../src/object/section-names.js";
 
 const availability = kernelBpfAvailable();
 const skip = availability.ok ? false : availability.reason;
@@ -122,7 +123,7 @@ describe("bpf() maps", { skip }, () => {
 
 describe("bpf() programs", { skip }, () => {
   test("a trivial XDP program loads and test-runs with its return value", () => {
-    const fd = track(loadProgram({ type: BpfProgType.XDP, insns: returnConstant(2), license: "GPL", name: "ret_two" }));
+    const fd = track(loadProgram({ type: ProgType.Xdp, insns: returnConstant(2), license: "GPL", name: "ret_two" }));
     const packet = Uint8Array.from({ length: 20 }, (_, i) => i);
     const run = testRun({ progFd: fd, dataIn: packet, repeat: 10 });
     assert.equal(run.retval, 2);
@@ -132,13 +133,13 @@ describe("bpf() programs", { skip }, () => {
 
   test("a SOCKET_FILTER program's retval is only 32 bits wide", () => {
     const program = [...lddw(0, 0x1122334455667788n), insn(op.OP_EXIT)];
-    const fd = track(loadProgram({ type: BpfProgType.SOCKET_FILTER, insns: program, license: "GPL" }));
+    const fd = track(loadProgram({ type: ProgType.SocketFilter, insns: program, license: "GPL" }));
     assert.equal(testRun({ progFd: fd, dataIn: new Uint8Array(14) }).retval, 0x55667788);
   });
 
   test("a program can be given as encoded bytes, and log level 1 gives a log on success", () => {
     const bytes = new Uint8Array([0xb7, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x95, 0, 0, 0, 0, 0, 0, 0]);
-    const { fd, log } = loadProgramWithLog({ type: BpfProgType.XDP, insns: bytes, license: "GPL", logLevel: 1 });
+    const { fd, log } = loadProgramWithLog({ type: ProgType.Xdp, insns: bytes, license: "GPL", logLevel: 1 });
     track(fd);
     assert.match(log, /processed 2 insns/);
     assert.equal(testRun({ progFd: fd, dataIn: new Uint8Array(14) }).retval, 1);
@@ -147,7 +148,7 @@ describe("bpf() programs", { skip }, () => {
   test("a program the verifier rejects throws with the verifier log", () => {
     // r0 is never written before exit.
     const error = assertErrno(
-      () => loadProgram({ type: BpfProgType.XDP, insns: [insn(op.OP_EXIT)], license: "GPL" }),
+      () => loadProgram({ type: ProgType.Xdp, insns: [insn(op.OP_EXIT)], license: "GPL" }),
       Errno.EACCES,
       BpfCommand.PROG_LOAD,
     );
@@ -157,12 +158,12 @@ describe("bpf() programs", { skip }, () => {
 
   test("a constant shift out of range is rejected with its reason", () => {
     const program = [insn(op.BPF_ALU64 | op.BPF_MOV | op.BPF_K, 0, 0, 0, 1), insn(op.BPF_ALU64 | op.BPF_LSH | op.BPF_K, 0, 0, 0, 64), insn(op.OP_EXIT)];
-    const error = assertErrno(() => loadProgram({ type: BpfProgType.XDP, insns: program, license: "GPL" }), Errno.EINVAL, BpfCommand.PROG_LOAD);
+    const error = assertErrno(() => loadProgram({ type: ProgType.Xdp, insns: program, license: "GPL" }), Errno.EINVAL, BpfCommand.PROG_LOAD);
     assert.match(error.log, /invalid shift 64/);
   });
 
   test("a test run of a closed fd fails with EBADF", () => {
-    const fd = loadProgram({ type: BpfProgType.XDP, insns: returnConstant(2), license: "GPL" });
+    const fd = loadProgram({ type: ProgType.Xdp, insns: returnConstant(2), license: "GPL" });
     closeFd(fd);
     assertErrno(() => testRun({ progFd: fd, dataIn: new Uint8Array(14) }), Errno.EBADF, BpfCommand.PROG_TEST_RUN);
   });
