@@ -327,24 +327,17 @@ export function testRun(options: TestRunOptions): TestRunResult {
   ]) as [NativeSlice, NativeSlice, NativeSlice, NativeSlice, NativeSlice];
   const v = attr.view;
   v.setUint32(TEST_RUN.progFd, options.progFd, true);
-  if (dataIn.length > 0) {
-    dataInSlice.bytes.set(dataIn);
-    v.setUint32(TEST_RUN.dataSizeIn, dataIn.length, true);
-    v.setBigUint64(TEST_RUN.dataIn, dataInSlice.address, true);
-  }
-  if (dataOutSize > 0) {
-    v.setUint32(TEST_RUN.dataSizeOut, dataOutSize, true);
-    v.setBigUint64(TEST_RUN.dataOut, dataOutSlice.address, true);
-  }
-  if (ctxIn.length > 0) {
-    ctxInSlice.bytes.set(ctxIn);
-    v.setUint32(TEST_RUN.ctxSizeIn, ctxIn.length, true);
-    v.setBigUint64(TEST_RUN.ctxIn, ctxInSlice.address, true);
-  }
-  if (ctxOutSize > 0) {
-    v.setUint32(TEST_RUN.ctxSizeOut, ctxOutSize, true);
-    v.setBigUint64(TEST_RUN.ctxOut, ctxOutSlice.address, true);
-  }
+  /** Points a size/address field pair at a slice; an empty buffer stays NULL with size 0. */
+  const attach = (sizeAt: number, addressAt: number, slice: NativeSlice, size: number, input?: Uint8Array): void => {
+    if (size === 0) return;
+    if (input) slice.bytes.set(input);
+    v.setUint32(sizeAt, size, true);
+    v.setBigUint64(addressAt, slice.address, true);
+  };
+  attach(TEST_RUN.dataSizeIn, TEST_RUN.dataIn, dataInSlice, dataIn.length, dataIn);
+  attach(TEST_RUN.dataSizeOut, TEST_RUN.dataOut, dataOutSlice, dataOutSize);
+  attach(TEST_RUN.ctxSizeIn, TEST_RUN.ctxIn, ctxInSlice, ctxIn.length, ctxIn);
+  attach(TEST_RUN.ctxSizeOut, TEST_RUN.ctxOut, ctxOutSlice, ctxOutSize);
   v.setUint32(TEST_RUN.repeat, options.repeat ?? 0, true);
   v.setUint32(TEST_RUN.flags, options.flags ?? 0, true);
   v.setUint32(TEST_RUN.cpu, options.cpu ?? 0, true);
