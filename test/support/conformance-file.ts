@@ -109,7 +109,9 @@ function parseResult(text: string): bigint {
 export function conformanceDir(): string {
   const override = process.env["BPFTIME_CONFORMANCE_DIR"];
   if (override !== undefined && override !== "") return resolve(override);
-  return resolve(repoRoot(), "..", "shared", "conformance");
+  // A copy of the workspace's ../shared/conformance (data files only, with their licence), so a clean
+  // clone anywhere has the suite.
+  return resolve(repoRoot(), "test", "data", "bpf_conformance");
 }
 
 /** The `.data` file names of a suite directory ("tests" or "negative"), sorted. */
