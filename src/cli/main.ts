@@ -2,12 +2,14 @@
 // The `bpftime` command: dispatches to one verb per module and turns every error into one line on stderr.
 
 import { UsageError } from "./errors.js";
+import { inspect } from "./inspect.js";
 import { vmAsm, vmDisasm } from "./vm-asm.js";
 import { vmExec } from "./vm-exec.js";
 
 const USAGE = `usage: bpftime <command> [options]
 
 commands:
+  inspect      show the programs, maps and globals of a BPF object
   vm exec      run a raw eBPF program (bpf_conformance plugin protocol)
   vm asm       assemble bpf_conformance assembler text into hex
   vm disasm    disassemble hex as llvm-objdump does
@@ -17,6 +19,7 @@ Run 'bpftime <command> --help' for a command's options.`;
 type Command = (argv: string[]) => Promise<number>;
 
 const commands: ReadonlyMap<string, Command> = new Map([
+  ["inspect", inspect],
   ["vm exec", vmExec],
   ["vm asm", vmAsm],
   ["vm disasm", vmDisasm],

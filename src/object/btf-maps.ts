@@ -164,17 +164,18 @@ function definitionFrom(btf: Btf, name: string, def: BtfComposite, section: stri
 }
 
 /** Every map variable of the `.maps` datasec, in section order. */
-export function readBtfMaps(btf: Btf, sectionName: string): BtfMapVariable[] {
+export function readBtfMaps(btf: Btf, sectionName: string, symbolOffset: (name: string) => number | undefined): BtfMapVariable[] {
   const datasec = btf.find(sectionName, "datasec") as BtfDatasec | undefined;
   if (!datasec) throw new ObjectError(`section ${sectionName}: the object's BTF has no DATASEC for it (maps need BTF)`);
   return [...datasec.vars]
-    .sort((a, b) => a.offset - b.offset)
     .map((info) => {
       const variable = btf.type(info.type);
       if (variable.kind !== "var") throw new ObjectError(`section ${sectionName}: entry at offset ${info.offset} is not a variable`);
       const def = btf.type(resolveTypeId(btf, skipModifiers(btf, variable.type)));
       if (def.kind !== "struct") throw new ObjectError(`map '${variable.name}': its definition is not a struct`);
       const { definition, valuesOffset } = definitionFrom(btf, variable.name, def, sectionName, false);
-      return { definition, sectionOffset: info.offset, size: info.size, valuesOffset };
+      // clang leaves DATASEC offsets at zero; the ELF symbol has the real one.
+      const sectionOffset = symbolOffset(variable.name) ?? info.offset;
+      return { definition, sectionOffset, size: info.size || typeSize(btf, def.id), valuesOffset };
     });
 }

@@ -2,7 +2,7 @@
 // (.data*, .rodata*, .bss*), one for .kconfig externs, and the legacy `maps` section's definitions.
 
 import type { Btf } from "../btf/btf.js";
-import { typeAlignment } from "../btf/resolve.js";
+import { typeAlignment, typeSize } from "../btf/resolve.js";
 import type { BtfDatasec } from "../btf/types.js";
 import type { ElfFile } from "../elf/file.js";
 import type { ElfSection } from "../elf/sections.js";
@@ -77,10 +77,15 @@ export function readVariables(elf: ElfFile, btf: Btf | undefined, dataMaps: read
     const readOnly = (definition.flags & BPF_F_RDONLY_PROG) !== 0;
     const datasec = btf?.find(section.name, "datasec") as BtfDatasec | undefined;
     if (datasec && btf) {
+      // clang leaves DATASEC variable offsets at zero; like libbpf, take them from the ELF symbols.
+      const symbols = new Map(symbolsIn(elf, section).map((s) => [s.name, s]));
       for (const info of datasec.vars) {
         const variable = btf.type(info.type);
         if (variable.kind !== "var" || variable.linkage === "static") continue;
-        out.push({ name: variable.name, mapIndex, offset: info.offset, size: info.size, typeId: variable.type, readOnly });
+        const symbol = symbols.get(variable.name);
+        const offset = symbol ? symbol.value : info.offset;
+        const size = info.size || typeSize(btf, variable.type);
+        out.push({ name: variable.name, mapIndex, offset, size, typeId: variable.type, readOnly });
       }
       return;
     }

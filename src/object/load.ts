@@ -9,7 +9,7 @@ import { EM_BPF, ET_REL } from "../elf/constants.js";
 import { ElfError } from "../elf/errors.js";
 import { ElfFile } from "../elf/file.js";
 import { readBtfMaps, type BtfMapVariable } from "./btf-maps.js";
-import { readCodeSections, type CodeSection, type Reference } from "./code.js";
+import { readCodeSections, symbolsIn, type CodeSection, type Reference } from "./code.js";
 import { readDataMaps, readKconfig, readLegacyMaps, readVariables, type DataMap } from "./data-maps.js";
 import { ObjectError } from "./errors.js";
 import { linkProgram, type ReferenceResolver } from "./link.js";
@@ -86,7 +86,8 @@ function loadSpec(bytes: Uint8Array, objectName: string): ObjectSpec {
   let btfMaps: BtfMapVariable[] = [];
   if (mapsSection) {
     if (!btf) throw new ObjectError("section .maps: the object has no .BTF section, which BTF-defined maps need");
-    btfMaps = readBtfMaps(btf, ".maps");
+    const symbols = new Map(symbolsIn(elf, mapsSection).map((s) => [s.name, s.value]));
+    btfMaps = readBtfMaps(btf, ".maps", (name) => symbols.get(name)).sort((a, b) => a.sectionOffset - b.sectionOffset);
     readInitialSlots(elf, btfMaps);
     maps.push(...btfMaps.map((m) => m.definition));
   }
