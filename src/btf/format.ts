@@ -173,8 +173,12 @@ export function btfValueToJson(value: BtfValue): JsonValue {
       return value.value;
     case "int":
       return integer(value.value, value.bits);
-    case "bits":
+    case "bits": {
+      const meaning = value.meaning;
+      if (meaning !== undefined && "bool" in meaning) return meaning.bool;
+      if (meaning !== undefined && meaning.enumerator !== undefined) return meaning.enumerator;
       return integer(value.signed ? BigInt.asIntN(value.bits, value.raw) : value.raw, value.bits);
+    }
     case "char":
       return String.fromCharCode(value.code);
     case "bool":

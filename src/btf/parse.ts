@@ -102,6 +102,8 @@ function checkStrings(strings: Uint8Array, split: boolean): void {
 class TypeReader {
   private readonly view: DataView;
   private at = 0;
+  /** Offset of the record being read, for messages. */
+  private start = 0;
   private id: number;
   private kindName = "";
 
@@ -125,7 +127,7 @@ class TypeReader {
   }
 
   private where(): string {
-    return `type [${this.id}]${this.kindName === "" ? "" : ` (${this.kindName})`} at type offset ${hex(this.at)}`;
+    return `type [${this.id}]${this.kindName === "" ? "" : ` (${this.kindName})`} at type offset ${hex(this.start)}`;
   }
 
   private need(bytes: number, what: string): void {
@@ -161,7 +163,7 @@ class TypeReader {
   }
 
   private readType(): BtfType {
-    const start = this.at;
+    this.start = this.at;
     this.kindName = "";
     this.need(12, "type header");
     const nameOff = this.u32();
@@ -172,7 +174,6 @@ class TypeReader {
     const kindFlag = info >>> 31 === 1;
     const kind = kindNumber === 0 ? undefined : BTF_KIND_NAMES[kindNumber];
     if (kind === undefined) {
-      this.at = start;
       throw new BtfError("BTF_BAD_KIND", `${this.where()}: unknown kind ${kindNumber}`);
     }
     this.kindName = kind.toUpperCase();

@@ -8,6 +8,13 @@ import { isModifier, type BtfComposite, type BtfMember, type BtfType } from "./t
 /** libbpf's MAX_RESOLVE_DEPTH: longer chains only occur in corrupt (looping) BTF. */
 const MAX_CHAIN = 32;
 
+/** Deepest struct-in-struct nesting followed; real kernel types stay far below, corrupt BTF can loop. */
+export const MAX_NESTING = 256;
+
+export function nestingError(id: number): BtfError {
+  return new BtfError("BTF_BAD_TYPE_ID", `type [${id}]: types nest deeper than ${MAX_NESTING} levels (a type containing itself?)`);
+}
+
 /** Pointer size of the BPF target (and of x86-64). */
 export const BTF_POINTER_SIZE = 8;
 
@@ -77,22 +84,24 @@ function checkedSize(id: number, size: number): number {
 }
 
 /** Alignment in bytes of a value of this type, as C lays it out on a 64-bit target. */
-export function typeAlignment(btf: Btf, id: number): number {
+export function typeAlignment(btf: Btf, id: number, depth = 0): number {
+  if (depth > MAX_NESTING) throw nestingError(id);
   const type = resolveType(btf, id);
   switch (type.kind) {
     case "int":
     case "float":
     case "enum":
     case "enum64":
-      return Math.min(type.size, BTF_POINTER_SIZE);
+      // Scalars are naturally aligned; 16-byte ones (__int128, long double) included.
+      return type.size;
     case "ptr":
       return BTF_POINTER_SIZE;
     case "array":
-      return typeAlignment(btf, type.type);
+      return typeAlignment(btf, type.type, depth + 1);
     case "struct":
     case "union": {
       let align = 1;
-      for (const member of type.members) align = Math.max(align, typeAlignment(btf, member.type));
+      for (const member of type.members) align = Math.max(align, typeAlignment(btf, member.type, depth + 1));
       return align;
     }
     default:
@@ -134,13 +143,14 @@ export interface FoundMember {
 }
 
 /** Finds a member by name, looking inside anonymous struct/union members as C does. */
-export function findMember(btf: Btf, composite: BtfComposite, name: string): FoundMember | undefined {
+export function findMember(btf: Btf, composite: BtfComposite, name: string, depth = 0): FoundMember | undefined {
+  if (depth > MAX_NESTING) throw nestingError(composite.id);
   for (const [index, member] of composite.members.entries()) {
     if (member.name === name) return { member, bitOffset: member.bitOffset, path: [index] };
     if (member.name !== "") continue;
     const inner = resolveType(btf, member.type);
     if (inner.kind !== "struct" && inner.kind !== "union") continue;
-    const found = findMember(btf, inner, name);
+    const found = findMember(btf, inner, name, depth + 1);
     if (found !== undefined) {
       return { member: found.member, bitOffset: member.bitOffset + found.bitOffset, path: [index, ...found.path] };
     }

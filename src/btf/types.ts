@@ -179,7 +179,9 @@ export type BtfType =
   | BtfDatasec
   | BtfDeclTag;
 
-export type BtfTypeOfKind<K extends BtfKind> = Extract<BtfType, { kind: K }>;
+type OfKind<T, K> = T extends { kind: infer Kinds } ? (K extends Kinds ? T : never) : never;
+/** The type interface(s) whose `kind` can be K, e.g. BtfComposite for "struct". */
+export type BtfTypeOfKind<K extends BtfKind> = OfKind<BtfType, K>;
 
 /** Kinds that only qualify another type (libbpf's btf_is_mod). */
 export function isModifier(type: BtfType): type is BtfRef {

@@ -3,7 +3,7 @@
 
 import type { Btf } from "./btf.js";
 import { BtfError } from "./errors.js";
-import { resolveTypeId, skipModifiers, typeSize } from "./resolve.js";
+import { MAX_NESTING, nestingError, resolveTypeId, skipModifiers, typeSize } from "./resolve.js";
 import type { BtfArray, BtfComposite, BtfInt } from "./types.js";
 import { hex } from "../elf/bytes.js";
 
@@ -13,8 +13,11 @@ export type BtfValue =
   | { kind: "string"; value: string }
   /** An integer of 8, 16, 32 or 64 bits, already sign-interpreted. */
   | { kind: "int"; value: bigint; bits: number; signed: boolean }
-  /** A bitfield, an odd-width int or a 128-bit int: the raw bits, unsigned. */
-  | { kind: "bits"; raw: bigint; bits: number; signed: boolean }
+  /**
+   * A bitfield, an odd-width int or a 128-bit int: the raw bits, unsigned. `meaning` keeps what the bits
+   * stand for when the field's type is a bool or an enum (bpftool shows them as hex all the same).
+   */
+  | { kind: "bits"; raw: bigint; bits: number; signed: boolean; meaning?: BitsMeaning }
   | { kind: "char"; code: number }
   | { kind: "bool"; value: boolean }
   /** `name` is undefined when the value matches no enumerator; `value` is then shown signed, as bpftool does. */
@@ -26,6 +29,11 @@ export type BtfValue =
   /** A type that cannot hold a value (forward declaration, function); `text` is bpftool's placeholder. */
   | { kind: "invalid"; text: string };
 
+export type BitsMeaning = { bool: boolean } | { enumerator: string | undefined };
+
+/** Zero-size elements take no bytes, so only this bound stops a corrupt array count from running forever. */
+const ZERO_SIZE_ELEMENTS_MAX = 4096;
+
 /** Little-endian unsigned integer of `length` bytes at `at`. */
 function readUnsigned(bytes: Uint8Array, at: number, length: number): bigint {
   let value = 0n;
@@ -34,6 +42,8 @@ function readUnsigned(bytes: Uint8Array, at: number, length: number): bigint {
 }
 
 class Decoder {
+  private depth = 0;
+
   constructor(
     private readonly btf: Btf,
     private readonly bytes: Uint8Array,
@@ -50,6 +60,15 @@ class Decoder {
 
   /** A value of type `id` at byte `at`; `bitOffset` (0-7) is a sub-byte start, used by legacy int bitfields. */
   decode(id: number, at: number, bitOffset = 0): BtfValue {
+    if (++this.depth > MAX_NESTING) throw nestingError(id);
+    try {
+      return this.decodeType(id, at, bitOffset);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private decodeType(id: number, at: number, bitOffset: number): BtfValue {
     const type = this.btf.type(id);
     switch (type.kind) {
       case "int":
@@ -115,7 +134,7 @@ class Decoder {
   }
 
   /** `bits` value bits starting `bitOffset` bits after byte `at` (little-endian bit numbering). */
-  private bits(id: number, at: number, bitOffset: number, bits: number, signed: boolean): BtfValue {
+  private bits(id: number, at: number, bitOffset: number, bits: number, signed: boolean): BtfValue & { kind: "bits" } {
     const start = at + Math.floor(bitOffset / 8);
     const shift = bitOffset % 8;
     const length = Math.ceil((shift + bits) / 8);
@@ -130,8 +149,16 @@ class Decoder {
       const byte = at + Math.floor(member.bitOffset / 8);
       if (member.bitfieldSize !== 0) {
         const target = this.btf.type(resolveTypeId(this.btf, member.type));
-        const signed = (target.kind === "int" && target.signed) || (target.kind === "enum" && target.signed);
-        return [member.name, this.bits(type.id, byte, member.bitOffset % 8, member.bitfieldSize, signed)];
+        const signed = (target.kind === "int" || target.kind === "enum" || target.kind === "enum64") && target.signed;
+        const value = this.bits(type.id, byte, member.bitOffset % 8, member.bitfieldSize, signed);
+        if (value.kind === "bits") {
+          if (target.kind === "int" && target.isBool) value.meaning = { bool: value.raw !== 0n };
+          if (target.kind === "enum" || target.kind === "enum64") {
+            const match = target.values.find((v) => BigInt.asUintN(member.bitfieldSize, v.value) === value.raw);
+            value.meaning = { enumerator: match?.name };
+          }
+        }
+        return [member.name, value];
       }
       return [member.name, this.decode(member.type, byte, member.bitOffset % 8)];
     });
@@ -140,6 +167,9 @@ class Decoder {
 
   private array(type: BtfArray, at: number): BtfValue {
     const elementSize = typeSize(this.btf, type.type);
+    if (elementSize === 0 && type.nelems > ZERO_SIZE_ELEMENTS_MAX) {
+      throw new BtfError("BTF_BAD_RECORD", `type [${type.id}]: array of ${type.nelems} zero-size elements`);
+    }
     this.need(at, elementSize * type.nelems, type.id);
     const text = this.charArrayText(type, at);
     if (text !== undefined) return { kind: "string", value: text };

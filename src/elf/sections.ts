@@ -77,22 +77,25 @@ function readSectionTable(bytes: Uint8Array, header: ElfHeader): RawSectionTable
 export function parseSections(bytes: Uint8Array, header: ElfHeader): ElfSection[] {
   const { sections, shstrndx } = readSectionTable(bytes, header);
   if (sections.length === 0) return sections;
+  // Names first, so that every later message can say which section is broken.
+  if (shstrndx !== 0) nameSections(bytes, sections, shstrndx);
   for (const section of sections) {
     if (hasFileData(section)) {
       checkInFile(section.offset, section.size, bytes.length, () => `${describeSection(section)}: data`);
     }
   }
-  if (shstrndx === 0) return sections;
+  return sections;
+}
+
+function nameSections(bytes: Uint8Array, sections: ElfSection[], shstrndx: number): void {
   const nameSection = sections[shstrndx];
   if (nameSection === undefined) {
-    throw new ElfError(
-      "ELF_BAD_INDEX",
-      `e_shstrndx is ${shstrndx}, but the file has only ${sections.length} sections`,
-    );
+    throw new ElfError("ELF_BAD_INDEX", `e_shstrndx is ${shstrndx}, but the file has only ${sections.length} sections`);
   }
   if (!hasFileData(nameSection)) {
     throw new ElfError("ELF_BAD_INDEX", `e_shstrndx ${shstrndx} names a section without data (type ${nameSection.type})`);
   }
+  checkInFile(nameSection.offset, nameSection.size, bytes.length, () => `section ${shstrndx} (section name table): data`);
   const names = new StringTable(bytes.subarray(nameSection.offset, nameSection.offset + nameSection.size));
   for (const section of sections) {
     if (section.nameOffset === 0 && names.size === 0) continue;
@@ -106,5 +109,4 @@ export function parseSections(bytes: Uint8Array, header: ElfHeader): ElfSection[
     }
     section.name = name;
   }
-  return sections;
 }
