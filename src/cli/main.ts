@@ -43,7 +43,10 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`bpftime: ${message}\n`);
+    // Errors of the runtime carry a stable code (OBJ_*, ELF_*, BTF_*, PROG_*, VM_*); show it first.
+    const code = (error as { code?: unknown }).code;
+    const prefix = typeof code === "string" && !(error instanceof UsageError) ? `${code}: ` : "";
+    process.stderr.write(`bpftime: ${prefix}${message}\n`);
     process.exitCode = error instanceof UsageError ? error.exitCode : 1;
   },
 );

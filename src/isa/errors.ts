@@ -12,6 +12,8 @@ export class ValidationError extends Error {
   constructor(
     readonly index: number,
     readonly reason: string,
+    /** PROG_INVALID, or PROG_UNKNOWN_HELPER for a call to a helper the runtime does not provide. */
+    readonly code: "PROG_INVALID" | "PROG_UNKNOWN_HELPER" = "PROG_INVALID",
   ) {
     super(`instruction ${index}: ${reason}`);
   }

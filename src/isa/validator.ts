@@ -14,8 +14,10 @@ export interface ValidateOptions {
   maxInstructions?: number;
   /** Pseudo sources allowed in LDDW; by default only plain constants (src 0) since nothing resolves others. */
   allowPseudoLddw?: boolean;
-  /** Accept helper calls to unknown ids (the registry, when given, is the authority). */
+  /** Which helper ids exist; without it any helper id is accepted. */
   isHelperKnown?: (id: number) => boolean;
+  /** A name for an unknown helper id in messages, e.g. the kernel's name for it. */
+  helperName?: (id: number) => string | undefined;
 }
 
 export const ALL_GROUPS: ReadonlySet<ConformanceGroup> = new Set<ConformanceGroup>([
@@ -51,7 +53,7 @@ export function validateProgram(program: readonly Insn[], options: ValidateOptio
     if (!groups.has(known.group)) fail(`opcode 0x${hex2(ins.code)} (${known.mnemonic}) belongs to the ${known.group} group, which is not enabled`);
     if (ins.dst > op.MAX_REGISTER) fail(`bad destination register r${ins.dst}`);
     if (ins.src > op.MAX_REGISTER && known.shape !== "call" && known.shape !== "lddw") fail(`bad source register r${ins.src}`);
-    checkFields(known, ins, fail, options);
+    checkFields(known, ins, i, fail, options);
     checkTargets(program, i, known, ins, secondSlot, fail);
   }
   checkNoFallOff(program, secondSlot);
@@ -81,7 +83,7 @@ function mustBeZero(ins: Insn, fields: ReadonlyArray<"dst" | "src" | "off" | "im
   }
 }
 
-function checkFields(info: OpcodeInfo, ins: Insn, fail: Fail, options: ValidateOptions): void {
+function checkFields(info: OpcodeInfo, ins: Insn, index: number, fail: Fail, options: ValidateOptions): void {
   const writesDst = (): void => {
     if (ins.dst === op.REG_FP) fail(`${info.mnemonic} writes r10, which is read-only`);
   };
@@ -124,7 +126,10 @@ function checkFields(info: OpcodeInfo, ins: Insn, fail: Fail, options: ValidateO
     case "call":
       mustBeZero(ins, ["dst", "off"], info, fail);
       if (ins.src === op.BPF_PSEUDO_CALL_HELPER) {
-        if (options.isHelperKnown && !options.isHelperKnown(ins.imm)) fail(`call to unknown helper ${ins.imm}`);
+        if (options.isHelperKnown && !options.isHelperKnown(ins.imm)) {
+          const name = options.helperName?.(ins.imm);
+          throw new ValidationError(index, `call to unknown helper ${ins.imm}${name ? ` (${name})` : ""}`, "PROG_UNKNOWN_HELPER");
+        }
       } else if (ins.src === op.BPF_PSEUDO_KFUNC_CALL) {
         fail(`kfunc call (btf id ${ins.imm}) is not supported`);
       } else if (ins.src !== op.BPF_PSEUDO_CALL) {

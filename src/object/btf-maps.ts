@@ -40,16 +40,16 @@ interface Attributes {
 /** N from `int (*name)[N]`. */
 function uintAttribute(btf: Btf, mapName: string, member: string, typeId: number): number {
   const pointer = resolveType(btf, typeId);
-  if (pointer.kind !== "ptr") throw new ObjectError(`map '${mapName}': attribute '${member}' is not a pointer (__uint expected)`);
+  if (pointer.kind !== "ptr") throw new ObjectError(`map '${mapName}': attribute '${member}' is not a pointer (__uint expected)`, "OBJ_BAD_MAP");
   const array = resolveType(btf, pointer.type);
-  if (array.kind !== "array") throw new ObjectError(`map '${mapName}': attribute '${member}' does not point to an array (__uint expected)`);
+  if (array.kind !== "array") throw new ObjectError(`map '${mapName}': attribute '${member}' does not point to an array (__uint expected)`, "OBJ_BAD_MAP");
   return array.nelems;
 }
 
 /** T from `T *name`. */
 function typeAttribute(btf: Btf, mapName: string, member: string, typeId: number): number {
   const pointer = resolveType(btf, typeId);
-  if (pointer.kind !== "ptr") throw new ObjectError(`map '${mapName}': attribute '${member}' is not a pointer (__type expected)`);
+  if (pointer.kind !== "ptr") throw new ObjectError(`map '${mapName}': attribute '${member}' is not a pointer (__type expected)`, "OBJ_BAD_MAP");
   return pointer.type;
 }
 
@@ -85,7 +85,7 @@ function readAttributes(btf: Btf, mapName: string, def: BtfComposite, section: s
         break;
       case "pinning":
         a.pinning = uint();
-        if (a.pinning > 1) throw new ObjectError(`map '${mapName}': pinning ${a.pinning} is not supported (0 none, 1 by name)`);
+        if (a.pinning > 1) throw new ObjectError(`map '${mapName}': pinning ${a.pinning} is not supported (0 none, 1 by name)`, "OBJ_BAD_MAP");
         break;
       case "map_extra":
         a.extra = BigInt(uint());
@@ -107,23 +107,23 @@ function readAttributes(btf: Btf, mapName: string, def: BtfComposite, section: s
         break;
       }
       case "values": {
-        if (isInner) throw new ObjectError(`map '${mapName}': an inner map cannot have 'values'`);
+        if (isInner) throw new ObjectError(`map '${mapName}': an inner map cannot have 'values'`, "OBJ_BAD_MAP");
         a.valuesOffset = member.bitOffset / 8;
         const array = resolveType(btf, member.type);
-        if (array.kind !== "array" || array.nelems !== 0) throw new ObjectError(`map '${mapName}': 'values' must be a flexible array of pointers`);
+        if (array.kind !== "array" || array.nelems !== 0) throw new ObjectError(`map '${mapName}': 'values' must be a flexible array of pointers`, "OBJ_BAD_MAP");
         const pointer = resolveType(btf, array.type);
-        if (pointer.kind !== "ptr") throw new ObjectError(`map '${mapName}': 'values' elements must be pointers`);
+        if (pointer.kind !== "ptr") throw new ObjectError(`map '${mapName}': 'values' elements must be pointers`, "OBJ_BAD_MAP");
         const target = resolveType(btf, pointer.type);
         if (target.kind === "struct") {
           // A map-in-map: the pointee describes the inner map.
           a.innerMap = definitionFrom(btf, `${mapName}.inner`, target, section, true).definition;
         } else if (target.kind !== "func_proto") {
-          throw new ObjectError(`map '${mapName}': 'values' must point to a map definition or a program type`);
+          throw new ObjectError(`map '${mapName}': 'values' must point to a map definition or a program type`, "OBJ_BAD_MAP");
         }
         break;
       }
       default:
-        throw new ObjectError(`map '${mapName}': unknown attribute '${member.name}'`);
+        throw new ObjectError(`map '${mapName}': unknown attribute '${member.name}'`, "OBJ_BAD_MAP");
     }
   }
   return a;
@@ -132,7 +132,7 @@ function readAttributes(btf: Btf, mapName: string, def: BtfComposite, section: s
 function definitionFrom(btf: Btf, name: string, def: BtfComposite, section: string, isInner: boolean): { definition: MapDefinition; valuesOffset: number | undefined } {
   const a = readAttributes(btf, name, def, section, isInner);
   if (a.innerMap && a.type !== BPF_MAP_TYPE_ARRAY_OF_MAPS && a.type !== BPF_MAP_TYPE_HASH_OF_MAPS) {
-    throw new ObjectError(`map '${name}': an inner map definition needs type array_of_maps or hash_of_maps`);
+    throw new ObjectError(`map '${name}': an inner map definition needs type array_of_maps or hash_of_maps`, "OBJ_BAD_MAP");
   }
   if (a.innerMap) a.valueSize = 4; // map-in-map values are map ids
   if (a.type === BPF_MAP_TYPE_PROG_ARRAY && a.valuesOffset !== undefined) {
@@ -166,13 +166,13 @@ function definitionFrom(btf: Btf, name: string, def: BtfComposite, section: stri
 /** Every map variable of the `.maps` datasec, in section order. */
 export function readBtfMaps(btf: Btf, sectionName: string, symbolOffset: (name: string) => number | undefined): BtfMapVariable[] {
   const datasec = btf.find(sectionName, "datasec") as BtfDatasec | undefined;
-  if (!datasec) throw new ObjectError(`section ${sectionName}: the object's BTF has no DATASEC for it (maps need BTF)`);
+  if (!datasec) throw new ObjectError(`section ${sectionName}: the object's BTF has no DATASEC for it (maps need BTF)`, "OBJ_NO_BTF");
   return [...datasec.vars]
     .map((info) => {
       const variable = btf.type(info.type);
       if (variable.kind !== "var") throw new ObjectError(`section ${sectionName}: entry at offset ${info.offset} is not a variable`);
       const def = btf.type(resolveTypeId(btf, skipModifiers(btf, variable.type)));
-      if (def.kind !== "struct") throw new ObjectError(`map '${variable.name}': its definition is not a struct`);
+      if (def.kind !== "struct") throw new ObjectError(`map '${variable.name}': its definition is not a struct`, "OBJ_BAD_MAP");
       const { definition, valuesOffset } = definitionFrom(btf, variable.name, def, sectionName, false);
       // clang leaves DATASEC offsets at zero; the ELF symbol has the real one.
       const sectionOffset = symbolOffset(variable.name) ?? info.offset;

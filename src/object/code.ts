@@ -70,26 +70,26 @@ function functionsOf(elf: ElfFile, section: ElfSection, code: { insns: readonly 
 
 function classify(elf: ElfFile, section: ElfSection, insns: readonly Insn[], offset: number, type: number, symbol: ElfSymbol): Reference {
   const where = `${section.name}+0x${offset.toString(16)}`;
-  if (offset % INSN !== 0) throw new ObjectError(`relocation at ${where} is not on an instruction boundary`);
+  if (offset % INSN !== 0) throw new ObjectError(`relocation at ${where} is not on an instruction boundary`, "OBJ_BAD_RELOCATION");
   const slot = offset / INSN;
   const ins = insns[slot];
-  if (!ins) throw new ObjectError(`relocation at ${where} is outside the section`);
+  if (!ins) throw new ObjectError(`relocation at ${where} is outside the section`, "OBJ_BAD_RELOCATION");
   if (symbol.sectionIndex === SHN_UNDEF) {
     if (ins.code === OP_CALL) return { kind: "kfunc", symbol };
     if (ins.code === OP_LDDW) return { kind: "extern", symbol };
-    throw new ObjectError(`relocation at ${where}: extern '${symbol.name}' is used by an instruction that is neither lddw nor call`);
+    throw new ObjectError(`relocation at ${where}: extern '${symbol.name}' is used by an instruction that is neither lddw nor call`, "OBJ_BAD_RELOCATION");
   }
   const target = elf.sectionAt(symbol.sectionIndex);
   if (ins.code === OP_CALL) {
-    if (ins.src !== BPF_PSEUDO_CALL) throw new ObjectError(`relocation at ${where}: a call relocation on a helper call`);
-    if (!isCodeSection(target)) throw new ObjectError(`relocation at ${where}: call to '${symbol.name}' in non-code section ${target.name}`);
-    if (type !== R_BPF_64_32 && type !== R_BPF_64_64) throw new ObjectError(`relocation at ${where}: call relocation of unexpected type ${type}`);
+    if (ins.src !== BPF_PSEUDO_CALL) throw new ObjectError(`relocation at ${where}: a call relocation on a helper call`, "OBJ_BAD_RELOCATION");
+    if (!isCodeSection(target)) throw new ObjectError(`relocation at ${where}: call to '${symbol.name}' in non-code section ${target.name}`, "OBJ_BAD_RELOCATION");
+    if (type !== R_BPF_64_32 && type !== R_BPF_64_64) throw new ObjectError(`relocation at ${where}: call relocation of unexpected type ${type}`, "OBJ_BAD_RELOCATION");
     return { kind: "call", target: { section: target.index, slot: symbol.value / INSN + ins.imm + 1 } };
   }
-  if (ins.code !== OP_LDDW) throw new ObjectError(`relocation at ${where} is on opcode 0x${ins.code.toString(16)}, expected lddw or call`);
+  if (ins.code !== OP_LDDW) throw new ObjectError(`relocation at ${where} is on opcode 0x${ins.code.toString(16)}, expected lddw or call`, "OBJ_BAD_RELOCATION");
   if (isCodeSection(target)) {
     const bytes = symbol.value + ins.imm;
-    if (bytes % INSN !== 0) throw new ObjectError(`relocation at ${where}: function address is not on an instruction boundary`);
+    if (bytes % INSN !== 0) throw new ObjectError(`relocation at ${where}: function address is not on an instruction boundary`, "OBJ_BAD_RELOCATION");
     return { kind: "function-address", target: { section: target.index, slot: bytes / INSN } };
   }
   if (target.name === ".maps" || target.name === "maps") return { kind: "map", symbol, section: target };
@@ -111,7 +111,7 @@ export function readCodeSections(elf: ElfFile): CodeSection[] {
     for (const relocSection of elf.relocationsFor(section)) {
       for (const entry of relocSection.entries) {
         const symbol = elf.symbolsOf(relocSection.symbolTableIndex)[entry.symbolIndex];
-        if (!symbol) throw new ObjectError(`relocation at ${section.name}+0x${entry.offset.toString(16)} refers to missing symbol ${entry.symbolIndex}`);
+        if (!symbol) throw new ObjectError(`relocation at ${section.name}+0x${entry.offset.toString(16)} refers to missing symbol ${entry.symbolIndex}`, "OBJ_BAD_RELOCATION");
         references.set(entry.offset / INSN, classify(elf, section, insns, entry.offset, entry.type, symbol));
       }
     }

@@ -14,6 +14,7 @@ import { readDataMaps, readKconfig, readLegacyMaps, readVariables, type DataMap 
 import { ObjectError } from "./errors.js";
 import { linkProgram, type ReferenceResolver } from "./link.js";
 import { parseSectionName, SectionNameError, type SectionInfo } from "./section-names.js";
+import { LAST_MAP_TYPE } from "./type-names.js";
 import type { MapDefinition, ObjectSpec, ProgramSpec } from "./spec.js";
 
 export interface LoadObjectOptions {
@@ -73,8 +74,8 @@ function sectionInfoOf(section: string): { info: SectionInfo; attachError: strin
 
 function loadSpec(bytes: Uint8Array, objectName: string): ObjectSpec {
   const elf = ElfFile.parse(bytes);
-  if (elf.header.machine !== EM_BPF) throw new ObjectError(`not a BPF object: ELF machine is ${elf.header.machine}, expected ${EM_BPF} (BPF)`);
-  if (elf.header.type !== ET_REL) throw new ObjectError(`not a relocatable BPF object: ELF type is ${elf.header.type}, expected ${ET_REL}`);
+  if (elf.header.machine !== EM_BPF) throw new ObjectError(`not a BPF object: ELF machine is ${elf.header.machine}, expected ${EM_BPF} (BPF)`, "OBJ_NOT_BPF");
+  if (elf.header.type !== ET_REL) throw new ObjectError(`not a relocatable BPF object: ELF type is ${elf.header.type}, expected ${ET_REL}`, "OBJ_NOT_BPF");
   const { btf, btfExt } = readBtf(elf);
   const licenseSection = elf.section("license");
   const license = licenseSection ? cString(elf.sectionData(licenseSection)) : "";
@@ -85,7 +86,7 @@ function loadSpec(bytes: Uint8Array, objectName: string): ObjectSpec {
   const mapsSection = elf.section(".maps");
   let btfMaps: BtfMapVariable[] = [];
   if (mapsSection) {
-    if (!btf) throw new ObjectError("section .maps: the object has no .BTF section, which BTF-defined maps need");
+    if (!btf) throw new ObjectError("section .maps: the object has no .BTF section, which BTF-defined maps need", "OBJ_NO_BTF");
     const symbols = new Map(symbolsIn(elf, mapsSection).map((s) => [s.name, s.value]));
     btfMaps = readBtfMaps(btf, ".maps", (name) => symbols.get(name)).sort((a, b) => a.sectionOffset - b.sectionOffset);
     readInitialSlots(elf, btfMaps);
@@ -101,7 +102,8 @@ function loadSpec(bytes: Uint8Array, objectName: string): ObjectSpec {
   const kconfigIndex = kconfig.map ? maps.push(kconfig.map) - 1 : -1;
   const names = new Set<string>();
   for (const m of maps) {
-    if (names.has(m.name)) throw new ObjectError(`map '${m.name}' is defined twice`);
+    if (names.has(m.name)) throw new ObjectError(`map '${m.name}' is defined twice`, "OBJ_BAD_MAP");
+    if (m.type <= 0 || m.type > LAST_MAP_TYPE) throw new ObjectError(`map '${m.name}' has unknown map type ${m.type}`, "OBJ_UNKNOWN_MAP_TYPE");
     names.add(m.name);
   }
 
@@ -127,6 +129,9 @@ function loadSpec(bytes: Uint8Array, objectName: string): ObjectSpec {
   for (const section of sections) {
     if (section.name === ".text") continue; // subprograms only
     const { info, attachError } = sectionInfoOf(section.name);
+    if (info.pattern === undefined) {
+      throw new ObjectError(`section '${section.name}' holds programs (${section.functions.map((f) => f.name).join(", ")}) but is not a program section libbpf knows`, "OBJ_UNKNOWN_SECTION");
+    }
     for (const fn of section.functions) {
       const linked = linkProgram(fn, sections, resolver, btfExt);
       programs.push({
@@ -154,8 +159,8 @@ export function loadObjectSpec(bytes: Uint8Array, options: LoadObjectOptions = {
     return loadSpec(bytes, objectName);
   } catch (error) {
     if (error instanceof ObjectError) throw error;
-    if (error instanceof ElfError) throw new ObjectError(`malformed ELF: ${error.message}`);
-    if (error instanceof BtfError) throw new ObjectError(`malformed BTF: ${error.message}`);
+    if (error instanceof ElfError) throw new ObjectError(`malformed ELF: ${error.message}`, error.code);
+    if (error instanceof BtfError) throw new ObjectError(`malformed BTF: ${error.message}`, error.code);
     if (error instanceof RangeError || error instanceof TypeError) throw new ObjectError(`malformed object: ${error.message}`);
     throw error;
   }

@@ -16,6 +16,9 @@ const PROG_TYPE_NAMES: readonly string[] = [
   "sk_lookup", "syscall", "netfilter",
 ];
 
+/** The highest map type id the UAPI defines (BPF_MAP_TYPE_ARENA). */
+export const LAST_MAP_TYPE = MAP_TYPE_NAMES.length - 1;
+
 export function mapTypeName(type: number): string {
   return MAP_TYPE_NAMES[type] ?? `type ${type}`;
 }

@@ -1,6 +1,7 @@
 /** A run that ended abnormally: a memory fault, an exhausted budget, a bad call. One line, for users. */
 export class VmError extends Error {
   override name = "VmError";
+  readonly code = "VM_FAULT";
   /** Slot index of the instruction that failed, when known. */
   pc: number | undefined;
   constructor(message: string, pc?: number) {
