@@ -307,29 +307,25 @@ class TypeReader {
 
 /** The type ids a type refers to, for the dangling-reference check. */
 function referencedIds(type: BtfType): number[] {
+  const ids = "type" in type ? [type.type] : [];
   switch (type.kind) {
-    case "ptr":
-    case "typedef":
-    case "volatile":
-    case "const":
-    case "restrict":
-    case "type_tag":
-    case "func":
-    case "var":
-    case "decl_tag":
-      return [type.type];
     case "array":
-      return [type.type, type.indexType];
+      ids.push(type.indexType);
+      break;
     case "struct":
     case "union":
-      return type.members.map((m) => m.type);
+      for (const member of type.members) ids.push(member.type);
+      break;
     case "func_proto":
-      return [type.returnType, ...type.params.map((p) => p.type)];
+      ids.push(type.returnType, ...type.params.map((p) => p.type));
+      break;
     case "datasec":
-      return type.vars.map((v) => v.type);
+      for (const info of type.vars) ids.push(info.type);
+      break;
     default:
-      return [];
+      break;
   }
+  return ids;
 }
 
 function checkReferences(types: readonly BtfType[], typeCount: number): void {

@@ -243,3 +243,27 @@ test("a value shorter than its type is a BtfError naming both sizes", () => {
 test("an empty map dumps as an empty list", () => {
   assert.equal(formatMapDump(layouts.get("by_key")!, []), "[]\n");
 });
+
+test("bitfields of bool and enum type: hex in bpftool text, booleans and names in JSON", () => {
+  const b = new BtfBuilder();
+  const boolean = b.int("_Bool", 1, 4);
+  const state = b.enum("state", 4, [["IDLE", 1], ["BUSY", 2]]);
+  const int = b.int("int", 4, 1);
+  const s = b.composite(
+    "struct",
+    "flags",
+    4,
+    [
+      ["on", boolean, 0, 1],
+      ["state", state, 1, 2],
+      ["other", state, 3, 2],
+      ["delta", int, 5, 3],
+    ],
+    true,
+  );
+  const btf = parseBtf(b.build());
+  // on = 1, state = 2 (BUSY), other = 3 (no enumerator), delta = 0b111 (-1 as a signed 3-bit field)
+  const bytes = Uint8Array.from([0b1111_1101, 0, 0, 0]);
+  assert.equal(formatBtfValue(btf, s, bytes, { pretty: false }), '{"on":0x1,"state":0x2,"other":0x3,"delta":0x7}');
+  assert.deepEqual(btfBytesToJson(btf, s, bytes), { on: true, state: "BUSY", other: 3, delta: -1 });
+});

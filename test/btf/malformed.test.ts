@@ -8,6 +8,7 @@ import { resolveType, typeAlignment, typeSize } from "../../src/btf/resolve.js";
 import { formatBtfValue } from "../../src/btf/format.js";
 import { BtfBuilder } from "./btf-builder.js";
 import { fixtureObject } from "./fixtures.js";
+import { random } from "../elf/random.js";
 
 function expectBtfError(run: () => unknown, code: BtfErrorCode, message: RegExp | string): void {
   assert.throws(run, (error: unknown) => {
@@ -157,17 +158,6 @@ test(".BTF.ext: magic, record sizes, counts, names and relocation kinds", () => 
     /^\.BTF\.ext core_relo for section socket, record 0: type id 5000 is out of range/,
   );
 });
-
-/** A small deterministic PRNG (mulberry32), so failures reproduce. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test("mutated BTF never fails with anything but a BtfError", () => {
   const { elf } = fixtureObject("values.bpf.o");
