@@ -250,6 +250,7 @@ export const HelperId = {
   mapPopElem: 88,
   mapPeekElem: 89,
   sendSignal: 109,
+  sendSignalThread: 117,
   probeReadUser: 112,
   probeReadKernel: 113,
   probeReadUserStr: 114,

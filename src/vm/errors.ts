@@ -9,10 +9,19 @@ export class VmError extends Error {
     this.pc = pc;
   }
 
-  /** The same error, now naming the instruction it happened at. */
-  static at(pc: number, error: unknown): VmError {
+  /** The same error, now naming the instruction it happened at; control-flow signals pass through. */
+  static at(pc: number, error: unknown): VmError | ExecutionSignal {
+    if (error instanceof ExecutionSignal) return error;
     if (error instanceof VmError && error.pc !== undefined) return error;
     const message = error instanceof Error ? error.message : String(error);
     return new VmError(message, pc);
   }
+}
+
+/**
+ * Not an error: a helper's request to leave the running program (bpf_tail_call replacing it with another).
+ * The interpreter lets it through unchanged so the caller that started the run can act on it.
+ */
+export class ExecutionSignal {
+  constructor(readonly reason: string) {}
 }

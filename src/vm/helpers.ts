@@ -7,6 +7,8 @@ export interface HelperContext {
   readonly memory: AddressSpace;
   /** Runs a bpf-to-bpf function (a code address from lddw src=4) with up to five arguments, e.g. for bpf_loop. */
   callFunction(address: bigint, args: readonly bigint[]): bigint;
+  /** Slot index of the call instruction that invoked the helper. */
+  readonly pc: number;
 }
 
 /**

@@ -27,6 +27,8 @@ import {
 
 export interface InterpreterOptions {
   helpers?: HelperRegistry;
+  /** Memory shared with other programs (maps of one object); by default the interpreter has its own. */
+  memory?: AddressSpace;
   /** Instructions one run may execute before it is stopped (default 10 million). */
   budget?: number;
   /** Passed to the validator; helper ids are checked against `helpers` unless overridden. */
@@ -43,7 +45,7 @@ const TWO_32 = 4294967296;
 let resolvedOffset = 0;
 
 export class Interpreter {
-  readonly memory = new AddressSpace();
+  readonly memory: AddressSpace;
   readonly helpers: HelperRegistry;
   budget: number;
   /** Instructions executed by the last run (including a failed one). */
@@ -55,6 +57,8 @@ export class Interpreter {
   private readonly stackAddress: bigint;
   /** Frames of the current run (including nested runs started by helpers through callFunction). */
   private depth = 0;
+  /** Slot of the call instruction while a helper runs. */
+  private helperPc = 0;
   /** Instructions the current run may still execute; shared by nested executions. */
   private left = 0;
   private readonly helperContext: HelperContext;
@@ -64,6 +68,7 @@ export class Interpreter {
     options: InterpreterOptions = {},
   ) {
     this.helpers = options.helpers ?? new HelperRegistry();
+    this.memory = options.memory ?? new AddressSpace();
     this.budget = options.budget ?? DEFAULT_BUDGET;
     const helpers = this.helpers;
     validateProgram(program, { isHelperKnown: (id) => helpers.has(id), ...options.validate });
@@ -74,9 +79,13 @@ export class Interpreter {
       this.imms[i] = ins.imm;
     });
     this.stackAddress = this.memory.add("the stack", this.stack);
+    const self = this;
     this.helperContext = {
       memory: this.memory,
       callFunction: (address, args) => this.callFunction(address, args),
+      get pc() {
+        return self.helperPc;
+      },
     };
   }
 
@@ -653,7 +662,7 @@ export class Interpreter {
             if (s !== isa.BPF_PSEUDO_CALL) {
               this.left = left;
               this.depth = baseDepth + frames + 1;
-              this.callHelper(imm, lo, hi);
+              this.callHelper(imm, lo, hi, pc - 1);
               left = this.left;
               break;
             }
@@ -664,7 +673,7 @@ export class Interpreter {
             if (hi[d] === 0) {
               this.left = left;
               this.depth = baseDepth + frames + 1;
-              this.callHelper(target, lo, hi);
+              this.callHelper(target, lo, hi, pc - 1);
               left = this.left;
               break;
             }
@@ -710,7 +719,8 @@ export class Interpreter {
   }
 
   /** Calls helper `id` with r1..r5 and puts its result in r0; the helper's own callbacks spend `this.left`. */
-  private callHelper(id: number, lo: Int32Array, hi: Int32Array): void {
+  private callHelper(id: number, lo: Int32Array, hi: Int32Array, pc: number): void {
+    this.helperPc = pc;
     const helper = this.helpers.get(id);
     if (!helper) throw new VmError(`call to unknown helper ${id}`);
     const result = helper.fn(
