@@ -18,6 +18,7 @@ import {
   type BtfType,
   type BtfVarSecinfo,
   type Linkage,
+  typeReferences,
 } from "./types.js";
 
 export const BTF_MAGIC = 0xeb9f;
@@ -305,32 +306,9 @@ class TypeReader {
   }
 }
 
-/** The type ids a type refers to, for the dangling-reference check. */
-function referencedIds(type: BtfType): number[] {
-  const ids = "type" in type ? [type.type] : [];
-  switch (type.kind) {
-    case "array":
-      ids.push(type.indexType);
-      break;
-    case "struct":
-    case "union":
-      for (const member of type.members) ids.push(member.type);
-      break;
-    case "func_proto":
-      ids.push(type.returnType, ...type.params.map((p) => p.type));
-      break;
-    case "datasec":
-      for (const info of type.vars) ids.push(info.type);
-      break;
-    default:
-      break;
-  }
-  return ids;
-}
-
 function checkReferences(types: readonly BtfType[], typeCount: number): void {
   for (const type of types) {
-    for (const ref of referencedIds(type)) {
+    for (const ref of typeReferences(type)) {
       if (ref >= typeCount) {
         throw new BtfError(
           "BTF_BAD_TYPE_ID",

@@ -83,7 +83,10 @@ function checkedSize(id: number, size: number): number {
   return size;
 }
 
-/** Alignment in bytes of a value of this type, as C lays it out on a 64-bit target. */
+/** Alignments already computed, per (immutable) Btf: nested structs would otherwise be revisited per level. */
+const alignmentCache = new WeakMap<Btf, Map<number, number>>();
+
+/** Alignment in bytes of a value of this type, as C lays it out on a 64-bit target (packed structs: 1). */
 export function typeAlignment(btf: Btf, id: number, depth = 0): number {
   if (depth > MAX_NESTING) throw nestingError(id);
   const type = resolveType(btf, id);
@@ -100,13 +103,40 @@ export function typeAlignment(btf: Btf, id: number, depth = 0): number {
       return typeAlignment(btf, type.type, depth + 1);
     case "struct":
     case "union": {
-      let align = 1;
-      for (const member of type.members) align = Math.max(align, typeAlignment(btf, member.type, depth + 1));
+      let cache = alignmentCache.get(btf);
+      if (cache === undefined) alignmentCache.set(btf, (cache = new Map()));
+      let align = cache.get(type.id);
+      if (align === undefined) {
+        const natural = naturalAlignment(btf, type, depth);
+        align = packedFor(btf, type, natural, depth) ? 1 : natural;
+        cache.set(type.id, align);
+      }
       return align;
     }
     default:
       return 1;
   }
+}
+
+function naturalAlignment(btf: Btf, type: BtfComposite, depth: number): number {
+  let align = 1;
+  for (const member of type.members) align = Math.max(align, typeAlignment(btf, member.type, depth + 1));
+  return align;
+}
+
+function packedFor(btf: Btf, type: BtfComposite, naturalAlign: number, depth: number): boolean {
+  if (type.size % naturalAlign !== 0) return true;
+  return type.members.some(
+    (m) => !memberBits(btf, m).isBitfield && m.bitOffset % (8 * typeAlignment(btf, m.type, depth + 1)) !== 0,
+  );
+}
+
+/**
+ * Whether a struct/union was declared packed: its size is not a multiple of its members' alignment, or a
+ * (non-bitfield) member sits at an offset its type's alignment forbids.
+ */
+export function isPacked(btf: Btf, type: BtfComposite): boolean {
+  return packedFor(btf, type, naturalAlignment(btf, type, 0), 0);
 }
 
 export interface MemberBits {

@@ -17,53 +17,64 @@ function join(base: string, declarator: string): string {
   return declarator.startsWith("[") ? `${base}${declarator}` : `${base} ${declarator}`;
 }
 
-function params(btf: Btf, type: Extract<BtfType, { kind: "func_proto" }>, depth: number): string {
+export interface DeclareOptions {
+  /**
+   * Spells a named or tagged base type (INT, FLOAT, TYPEDEF, STRUCT, UNION, ENUM, ENUM64, FWD) in place of
+   * its plain name, e.g. with a de-duplicated name or an inline body; undefined keeps the default.
+   */
+  base?: (type: BtfType) => string | undefined;
+}
+
+function params(btf: Btf, type: Extract<BtfType, { kind: "func_proto" }>, options: DeclareOptions, depth: number): string {
   if (type.params.length === 0) return "(void)";
-  const list = type.params.map((p) => (p.type === 0 ? "..." : declare(btf, p.type, p.name, depth + 1)));
+  // A lone "..." is how BTF encodes an unprototyped declaration, `int f()`.
+  if (type.params.length === 1 && type.params[0]?.type === 0) return "()";
+  const list = type.params.map((p) => (p.type === 0 ? "..." : declare(btf, p.type, p.name, options, depth + 1)));
   return `(${list.join(", ")})`;
 }
 
 /** Declares `declarator` (a name, or "" for an abstract type) with type `id`. */
-export function declare(btf: Btf, id: number, declarator: string, depth = 0): string {
+export function declare(btf: Btf, id: number, declarator: string, options: DeclareOptions = {}, depth = 0): string {
   if (depth > MAX_DEPTH) return join("/* too deep */", declarator);
   const type = btf.type(id);
+  const recurse = (next: number, inner: string) => declare(btf, next, inner, options, depth + 1);
   switch (type.kind) {
     case "void":
       return join("void", declarator);
     case "int":
     case "float":
     case "typedef":
-      return join(type.name, declarator);
+      return join(options.base?.(type) ?? type.name, declarator);
     case "struct":
     case "union":
     case "enum":
     case "enum64":
     case "fwd":
-      return join(tagged(type), declarator);
+      return join(options.base?.(type) ?? tagged(type), declarator);
     case "ptr":
-      return declare(btf, type.type, `*${declarator}`, depth + 1);
+      return recurse(type.type, `*${declarator}`);
     case "const":
     case "volatile":
     case "restrict": {
       const target = btf.type(type.type);
       // A qualified pointer puts the qualifier after the star: "char *const p".
-      if (target.kind === "ptr") return declare(btf, type.type, `${type.kind} ${declarator}`.trimEnd(), depth + 1);
-      return `${type.kind} ${declare(btf, type.type, declarator, depth + 1)}`;
+      if (target.kind === "ptr") return recurse(type.type, `${type.kind} ${declarator}`.trimEnd());
+      return `${type.kind} ${recurse(type.type, declarator)}`;
     }
     case "type_tag":
-      return declare(btf, type.type, declarator, depth + 1);
+      return recurse(type.type, declarator);
     case "array": {
       const inner = declarator.startsWith("*") ? `(${declarator})` : declarator;
-      return declare(btf, type.type, `${inner}[${type.nelems}]`, depth + 1);
+      return recurse(type.type, `${inner}[${type.nelems}]`);
     }
     case "func_proto": {
       const inner = declarator.startsWith("*") ? `(${declarator})` : declarator;
-      return declare(btf, type.returnType, `${inner}${params(btf, type, depth)}`, depth + 1);
+      return recurse(type.returnType, `${inner}${params(btf, type, options, depth)}`);
     }
     case "func":
-      return declare(btf, type.type, type.name, depth + 1);
+      return recurse(type.type, type.name);
     case "var":
-      return declare(btf, type.type, declarator === "" ? type.name : declarator, depth + 1);
+      return recurse(type.type, declarator === "" ? type.name : declarator);
     case "datasec":
       return join(`SEC("${type.name}")`, declarator);
     case "decl_tag":

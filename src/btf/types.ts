@@ -187,3 +187,26 @@ export type BtfTypeOfKind<K extends BtfKind> = OfKind<BtfType, K>;
 export function isModifier(type: BtfType): type is BtfRef {
   return type.kind === "volatile" || type.kind === "const" || type.kind === "restrict" || type.kind === "type_tag";
 }
+
+/** Every type id a type refers to (members, elements, parameters, section variables, ...). */
+export function typeReferences(type: BtfType): number[] {
+  const ids = "type" in type ? [type.type] : [];
+  switch (type.kind) {
+    case "array":
+      ids.push(type.indexType);
+      break;
+    case "struct":
+    case "union":
+      for (const member of type.members) ids.push(member.type);
+      break;
+    case "func_proto":
+      ids.push(type.returnType, ...type.params.map((p) => p.type));
+      break;
+    case "datasec":
+      for (const info of type.vars) ids.push(info.type);
+      break;
+    default:
+      break;
+  }
+  return ids;
+}
