@@ -2,18 +2,35 @@
 
 import { typeName } from "../btf/type-name.js";
 import { readObjectFile } from "../object/object-file.js";
+import { DEFAULT_TARGET_BTF, relocatePrograms } from "../runtime/core-relocation.js";
 import type { AttachTarget } from "../object/section-names.js";
 import type { MapDefinition, ObjectSpec, ProgramSpec, VariableSpec } from "../object/spec.js";
 import { mapTypeName, progTypeName } from "../object/type-names.js";
 import { parseCommandLine, UsageError } from "./errors.js";
 import { formatTable } from "./table.js";
 
-export const INSPECT_USAGE = `usage: bpftime inspect OBJ [--json]
+export const INSPECT_USAGE = `usage: bpftime inspect OBJ [--json] [--btf FILE]
 
 Shows the programs (section, kind, attach target, instruction count), maps (type, key/value sizes, max
-entries, BTF types) and global variables of a BPF object. OBJ is a .bpf.o file or a program that embeds
-one (such as Debian's libbpf-tools).
-  --json   one JSON object instead of tables`;
+entries, BTF types) and global variables of a BPF object, and resolves its CO-RE relocations. OBJ is a
+.bpf.o file or a program that embeds one (such as Debian's libbpf-tools).
+  --json       one JSON object instead of tables
+  --btf FILE   resolve CO-RE against this BTF instead of ${DEFAULT_TARGET_BTF}`;
+
+export interface CoreSummary {
+  target: string;
+  relocations: number;
+  resolved: number;
+  poisoned: string[];
+}
+
+export function coreSummary(spec: ObjectSpec, target: string | undefined): CoreSummary | undefined {
+  const total = spec.programs.reduce((n, p) => n + p.coreRelocations.length, 0);
+  if (total === 0) return undefined;
+  const relocated = relocatePrograms(spec, target);
+  const poisoned = [...relocated.values()].flatMap((r) => r.report?.poisoned.map((p) => p.message) ?? []);
+  return { target: target ?? DEFAULT_TARGET_BTF, relocations: total, resolved: total - poisoned.length, poisoned };
+}
 
 export function describeAttach(target: AttachTarget | undefined): string {
   if (!target) return "-";
@@ -87,7 +104,7 @@ function variableJson(spec: ObjectSpec, variable: VariableSpec): Record<string, 
   };
 }
 
-export function inspectJson(path: string, spec: ObjectSpec, embeddedAt: number | undefined): Record<string, unknown> {
+export function inspectJson(path: string, spec: ObjectSpec, embeddedAt: number | undefined, core: CoreSummary | undefined): Record<string, unknown> {
   return {
     path,
     ...(embeddedAt !== undefined ? { embeddedAt } : {}),
@@ -98,10 +115,11 @@ export function inspectJson(path: string, spec: ObjectSpec, embeddedAt: number |
     maps: spec.maps.map((m) => mapJson(spec, m)),
     globals: spec.variables.map((v) => variableJson(spec, v)),
     kconfig: spec.kconfig.map((k) => ({ name: k.name, offset: k.offset, size: k.size, weak: k.weak })),
+    core: core ?? null,
   };
 }
 
-function inspectText(path: string, spec: ObjectSpec, embeddedAt: number | undefined): string {
+function inspectText(path: string, spec: ObjectSpec, embeddedAt: number | undefined, core: CoreSummary | undefined): string {
   const lines: string[] = [];
   const where = embeddedAt === undefined ? "" : ` (embedded at 0x${embeddedAt.toString(16)})`;
   lines.push(`${path}${where}: license "${spec.license}", ${spec.programs.length} programs, ${spec.maps.length} maps, ${spec.variables.length} globals${spec.btf ? "" : ", no BTF"}`);
@@ -141,6 +159,10 @@ function inspectText(path: string, spec: ObjectSpec, embeddedAt: number | undefi
     );
   }
   if (spec.kconfig.length > 0) lines.push("", "kconfig externs: " + spec.kconfig.map((k) => k.name + (k.weak ? " (weak)" : "")).join(", "));
+  if (core) {
+    lines.push("", `CO-RE: ${core.relocations} relocations against ${core.target}: ${core.resolved} resolved, ${core.poisoned.length} poisoned`);
+    for (const message of core.poisoned) lines.push(`  poisoned: ${message}`);
+  }
   return lines.join("\n") + "\n";
 }
 
@@ -150,6 +172,7 @@ export async function inspect(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       json: { type: "boolean", default: false },
+      btf: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -160,6 +183,7 @@ export async function inspect(argv: string[]): Promise<number> {
   const path = positionals[0];
   if (path === undefined || positionals.length > 1) throw new UsageError(`expected one object file\n${INSPECT_USAGE}`);
   const object = readObjectFile(path);
-  process.stdout.write(values.json ? JSON.stringify(inspectJson(path, object.spec, object.embeddedAt)) + "\n" : inspectText(path, object.spec, object.embeddedAt));
+  const core = coreSummary(object.spec, values.btf);
+  process.stdout.write(values.json ? JSON.stringify(inspectJson(path, object.spec, object.embeddedAt, core)) + "\n" : inspectText(path, object.spec, object.embeddedAt, core));
   return 0;
 }
