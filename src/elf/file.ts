@@ -15,6 +15,7 @@ export class ElfFile {
   readonly sections: readonly ElfSection[];
   readonly segments: readonly ElfSegment[];
   private readonly symbolTables = new Map<number, ElfSymbol[]>();
+  private readonly relocationTables = new Map<number, ElfRelocationSection>();
 
   constructor(readonly bytes: Uint8Array) {
     this.header = parseElfHeader(bytes);
@@ -94,10 +95,15 @@ export class ElfFile {
     if (found.type !== SHT_REL && found.type !== SHT_RELA) {
       throw new ElfError("ELF_BAD_INDEX", `${describeSection(found)} is not a relocation section (type ${found.type})`);
     }
-    return parseRelocations(this.bytes, this.sections, found, {
-      relocatable: this.header.type === ET_REL,
-      symbolCount: (index) => this.symbolsOf(index).length,
-    });
+    let parsed = this.relocationTables.get(found.index);
+    if (parsed === undefined) {
+      parsed = parseRelocations(this.bytes, this.sections, found, {
+        relocatable: this.header.type === ET_REL,
+        symbolCount: (index) => this.symbolsOf(index).length,
+      });
+      this.relocationTables.set(found.index, parsed);
+    }
+    return parsed;
   }
 
   private resolve(section: ElfSection | number | string): ElfSection {

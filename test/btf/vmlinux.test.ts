@@ -29,8 +29,10 @@ test("parses this machine's vmlinux BTF", { skip }, (t) => {
   assert.equal(typeName(btf, pid.member.type), "pid_t");
   assert.equal(pid.bitOffset % 32, 0);
   assert.ok(typeSize(btf, task.id) > pid.bitOffset / 8);
-  const regs = btf.find("pt_regs", "struct");
-  assert.equal(regs && typeSize(btf, regs.id), 168, "x86-64 pt_regs is 21 registers");
+  if (process.arch === "x64") {
+    const regs = btf.find("pt_regs", "struct");
+    assert.equal(regs && typeSize(btf, regs.id), 168, "x86-64 pt_regs is 21 registers");
+  }
 });
 
 test("vmlinux BTF dumps exactly as bpftool dumps it", { skip: skip || bpftoolSkip() }, (t) => {

@@ -88,7 +88,9 @@ function nodeElf(): ElfFile {
   return nodeBinary;
 }
 
-test("reads an x86-64 executable: segments, dynamic symbols, address to file offset", () => {
+const notX64 = process.arch === "x64" ? false : `node is not an x86-64 binary here (${process.arch})`;
+
+test("reads an x86-64 executable: segments, dynamic symbols, address to file offset", { skip: notX64 }, () => {
   const elf = nodeElf();
   assert.equal(elf.header.machine, EM_X86_64);
   const loads = elf.segments.filter((s) => s.type === PT_LOAD);
