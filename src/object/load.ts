@@ -4,6 +4,7 @@ import { basename } from "node:path";
 import type { Btf } from "../btf/btf.js";
 import { BtfError } from "../btf/errors.js";
 import { parseBtfExt, type BtfExt } from "../btf/ext.js";
+import { fixupDatasecs, type DatasecLayout } from "../btf/datasec.js";
 import { parseBtf } from "../btf/parse.js";
 import { EM_BPF, ET_REL } from "../elf/constants.js";
 import { ElfError } from "../elf/errors.js";
@@ -34,10 +35,22 @@ function cString(bytes: Uint8Array): string {
   return new TextDecoder().decode(end < 0 ? bytes : bytes.subarray(0, end));
 }
 
+/** DATASEC sizes and variable offsets from the ELF, as libbpf fills them in (clang leaves zeroes). */
+function datasecLayout(elf: ElfFile): DatasecLayout {
+  return {
+    // Extern sections (.kconfig, .ksyms) have no ELF section: the loader lays them out itself.
+    sectionSize: (name) => elf.section(name)?.size ?? (name === ".kconfig" || name === ".ksyms" ? 0 : undefined),
+    variableOffset: (section, variable) => {
+      const found = elf.section(section);
+      return found ? symbolsIn(elf, found).find((s) => s.name === variable)?.value : undefined;
+    },
+  };
+}
+
 function readBtf(elf: ElfFile): { btf: Btf | undefined; btfExt: BtfExt | undefined } {
   const btfSection = elf.section(".BTF");
   if (!btfSection) return { btf: undefined, btfExt: undefined };
-  const btf = parseBtf(elf.sectionData(btfSection));
+  const btf = fixupDatasecs(parseBtf(elf.sectionData(btfSection)), datasecLayout(elf));
   const extSection = elf.section(".BTF.ext");
   return { btf, btfExt: extSection ? parseBtfExt(elf.sectionData(extSection), btf) : undefined };
 }
