@@ -7,7 +7,7 @@ import type { Btf } from "../btf/btf.js";
 import { resolveType, resolveTypeId, skipModifiers, typeSize } from "../btf/resolve.js";
 import type { BtfComposite, BtfDatasec } from "../btf/types.js";
 import { ObjectError } from "./errors.js";
-import type { MapDefinition } from "./spec.js";
+import { defineMap, type MapDefinition } from "./spec.js";
 
 export const BPF_MAP_TYPE_PROG_ARRAY = 3;
 export const BPF_MAP_TYPE_ARRAY_OF_MAPS = 12;
@@ -140,25 +140,10 @@ function definitionFrom(btf: Btf, name: string, def: BtfComposite, section: stri
     a.valueSize ||= 4;
   }
   return {
-    definition: {
-      name,
-      kernelName: name.slice(0, 15),
-      type: a.type,
-      keySize: a.keySize,
-      valueSize: a.valueSize,
-      maxEntries: a.maxEntries,
-      flags: a.flags,
-      extra: a.extra,
-      pinning: a.pinning,
-      numaNode: a.numaNode,
-      keyTypeId: a.keyTypeId,
-      valueTypeId: a.valueTypeId,
-      innerMap: a.innerMap,
-      initialSlots: new Map(),
-      origin: "btf",
-      section,
-      initialData: undefined,
-    },
+    definition: defineMap(
+      { name, type: a.type, keySize: a.keySize, valueSize: a.valueSize, maxEntries: a.maxEntries, flags: a.flags, origin: "btf", section },
+      { extra: a.extra, pinning: a.pinning, numaNode: a.numaNode, keyTypeId: a.keyTypeId, valueTypeId: a.valueTypeId, innerMap: a.innerMap },
+    ),
     valuesOffset: a.valuesOffset,
   };
 }

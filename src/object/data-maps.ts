@@ -9,7 +9,7 @@ import type { ElfSection } from "../elf/sections.js";
 import { SHN_UNDEF, SHT_NOBITS, STB_GLOBAL, STB_WEAK, STT_OBJECT } from "../elf/constants.js";
 import { symbolsIn } from "./code.js";
 import { ObjectError } from "./errors.js";
-import type { KconfigExtern, MapDefinition, VariableSpec } from "./spec.js";
+import { defineMap, type KconfigExtern, type MapDefinition, type VariableSpec } from "./spec.js";
 
 export const BPF_MAP_TYPE_ARRAY = 2;
 export const BPF_F_RDONLY_PROG = 0x80;
@@ -34,25 +34,19 @@ export function internalMapName(objectName: string, sectionName: string): string
 }
 
 function internalMap(objectName: string, name: string, size: number, readOnly: boolean, valueTypeId: number, data: Uint8Array): MapDefinition {
-  return {
-    name,
-    kernelName: internalMapName(objectName, name),
-    type: BPF_MAP_TYPE_ARRAY,
-    keySize: 4,
-    valueSize: size,
-    maxEntries: 1,
-    flags: BPF_F_MMAPABLE | (readOnly ? BPF_F_RDONLY_PROG : 0),
-    extra: 0n,
-    pinning: 0,
-    numaNode: 0,
-    keyTypeId: 0,
-    valueTypeId,
-    innerMap: undefined,
-    initialSlots: new Map(),
-    origin: name === ".kconfig" ? "kconfig" : "data",
-    section: name,
-    initialData: data,
-  };
+  return defineMap(
+    {
+      name,
+      type: BPF_MAP_TYPE_ARRAY,
+      keySize: 4,
+      valueSize: size,
+      maxEntries: 1,
+      flags: BPF_F_MMAPABLE | (readOnly ? BPF_F_RDONLY_PROG : 0),
+      origin: name === ".kconfig" ? "kconfig" : "data",
+      section: name,
+    },
+    { kernelName: internalMapName(objectName, name), valueTypeId, initialData: data },
+  );
 }
 
 export interface DataMap {
@@ -133,24 +127,15 @@ export function readLegacyMaps(elf: ElfFile, section: ElfSection): MapDefinition
   return symbols.map((symbol) => {
     const at = symbol.value;
     if (at + 20 > data.length) throw new ObjectError(`map '${symbol.name}': definition at 0x${at.toString(16)} extends past the maps section`);
-    return {
+    return defineMap({
       name: symbol.name,
-      kernelName: symbol.name.slice(0, 15),
       type: view.getUint32(at, true),
       keySize: view.getUint32(at + 4, true),
       valueSize: view.getUint32(at + 8, true),
       maxEntries: view.getUint32(at + 12, true),
       flags: view.getUint32(at + 16, true),
-      extra: 0n,
-      pinning: 0,
-      numaNode: 0,
-      keyTypeId: 0,
-      valueTypeId: 0,
-      innerMap: undefined,
-      initialSlots: new Map(),
       origin: "legacy",
       section: section.name,
-      initialData: undefined,
-    };
+    });
   });
 }

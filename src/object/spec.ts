@@ -107,3 +107,23 @@ export interface ObjectSpec {
   readonly btf: Btf | undefined;
   readonly btfExt: BtfExt | undefined;
 }
+
+/** The fields of a definition that every origin must give; the rest default to "none". */
+export type MapDefinitionCore = Pick<MapDefinition, "name" | "type" | "keySize" | "valueSize" | "maxEntries" | "flags" | "origin" | "section">;
+
+/** A definition from its required fields, with the kernel's defaults for the others. */
+export function defineMap(core: MapDefinitionCore, extra: Partial<MapDefinition> = {}): MapDefinition {
+  return {
+    kernelName: core.name.slice(0, 15),
+    extra: 0n,
+    pinning: 0,
+    numaNode: 0,
+    keyTypeId: 0,
+    valueTypeId: 0,
+    innerMap: undefined,
+    initialSlots: new Map(),
+    initialData: undefined,
+    ...core,
+    ...extra,
+  };
+}
