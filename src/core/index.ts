@@ -7,7 +7,7 @@ export { typesMatch } from "./match.js";
 export { parseLocalSpec, matchSpec, type CoreSpec, type Accessor } from "./spec.js";
 export { describeSpec, describeType } from "./describe.js";
 export { resolveRelocation, type CoreResolution, type CandidateCache } from "./resolution.js";
-export { CORE_POISON_HELPER_ID, isPoisonedCall, type CorePoison } from "./poison.js";
+export { CORE_POISON_HELPER_ID, isPoisonedCall, poisonedCall, poisonInstruction, type CorePoison } from "./poison.js";
 export {
   applyCoreRelocations,
   CoreRelocator,

@@ -26,7 +26,3 @@ export function reloFamily(kind: CoreReloKind): CoreReloFamily {
   }
 }
 
-/** Kinds whose failure to find anything is an answer (0), not a poisoned instruction. */
-export function isExistenceKind(kind: CoreReloKind): boolean {
-  return kind === "field_exists" || kind === "type_exists" || kind === "enumval_exists" || kind === "type_matches";
-}

@@ -131,7 +131,7 @@ function notFoundReason(localSpec: CoreSpec, candidates: number, target: CoreTar
   const localType = localSpec.btf.type(localSpec.rootTypeId);
   const name = essentialName(localType.name);
   if (candidates === 0) return `${target.name} has no ${localType.kind} named '${name}'`;
-  const what = reloFamily(localSpec.kind) === "enumval" ? "enumerator" : "field";
+  const missing = reloFamily(localSpec.kind) === "enumval" ? "no such enumerator" : "no such field (or only one of an incompatible type)";
   const plural = candidates === 1 ? "" : "s";
-  return `${describeSpec(localSpec)}: no such ${what} (or of an incompatible type) in ${candidates} candidate${plural} '${name}' of ${target.name}`;
+  return `${describeSpec(localSpec)}: ${missing} in ${candidates} candidate${plural} '${name}' of ${target.name}`;
 }

@@ -115,9 +115,9 @@ export function parseLocalSpec(btf: Btf, relo: CoreRelo): CoreSpec {
 }
 
 /**
- * Re-derives the local spec in a target candidate (bpf_core_spec_match): the same named members (found by
- * essential name, through anonymous structs/unions) with compatible types, array indices within bounds.
- * Returns undefined when the candidate does not match.
+ * Re-derives the local spec in a target candidate (bpf_core_spec_match): members of the same names (exact
+ * names, found through anonymous structs/unions) with compatible types, array indices within bounds, or
+ * the enumerator of the same essential name. Returns undefined when the candidate does not match.
  */
 export function matchSpec(local: CoreSpec, targetBtf: Btf, targetId: number): CoreSpec | undefined {
   const target: CoreSpec = { btf: targetBtf, kind: local.kind, rootTypeId: targetId, accessors: [], raw: [], bitOffset: 0 };
