@@ -5,6 +5,7 @@ import type { Btf } from "../btf/btf.js";
 import type { CoreReloKind } from "../btf/ext.js";
 import { resolveTypeId, typeSize } from "../btf/resolve.js";
 import type { BtfComposite } from "../btf/types.js";
+import { MAX_TYPE_DEPTH } from "./compat.js";
 import { CoreError } from "./errors.js";
 import { reloFamily } from "./kinds.js";
 import type { CoreSpec } from "./spec.js";
@@ -47,10 +48,12 @@ export function specValue(kind: CoreReloKind, spec: CoreSpec | undefined): SpecV
 /** Size of the type once arrays are peeled off: a load or store moves one element, not the whole array. */
 function elementSize(btf: Btf, id: number): number {
   let current = resolveTypeId(btf, id);
-  for (let type = btf.type(current); type.kind === "array"; type = btf.type(current)) {
+  for (let depth = 0; depth < MAX_TYPE_DEPTH; depth++) {
+    const type = btf.type(current);
+    if (type.kind !== "array") return typeSize(btf, current);
     current = resolveTypeId(btf, type.type);
   }
-  return typeSize(btf, current);
+  throw new CoreError("CORE_BAD_BTF", `array [${id}] nests deeper than ${MAX_TYPE_DEPTH} (a loop?)`);
 }
 
 function fieldValue(kind: CoreReloKind, spec: CoreSpec | undefined): SpecValue | typeof NEEDS_TARGET {
@@ -79,6 +82,7 @@ function fieldValue(kind: CoreReloKind, spec: CoreSpec | undefined): SpecValue |
   if (bitfield) {
     // The smallest naturally aligned load, starting from the field's declared storage size, that covers it.
     byteSize = "size" in fieldType ? fieldType.size : typeSize(btf, fieldTypeId);
+    if (byteSize <= 0) throw new CoreError("CORE_BAD_BTF", `bitfield at bit ${bitOffset} has a ${byteSize}-byte storage type [${fieldTypeId}]`);
     byteOffset = Math.floor(bitOffset / 8 / byteSize) * byteSize;
     while (bitOffset + bitSize - byteOffset * 8 > byteSize * 8) {
       if (byteSize >= 8) {
