@@ -3,8 +3,7 @@
 
 import type { Btf } from "../btf/btf.js";
 import type { CoreRelo } from "../btf/ext.js";
-import type { BtfInt } from "../btf/types.js";
-import { BTF_INT_SIGNED } from "../btf/types.js";
+import { BTF_INT_SIGNED, type BtfInt } from "../btf/types.js";
 import { NEEDS_TARGET, specValue, type SpecValue } from "./calc.js";
 import { describeSpec } from "./describe.js";
 import { CoreError } from "./errors.js";
