@@ -3,6 +3,7 @@
 
 import { UsageError } from "./errors.js";
 import { inspect } from "./inspect.js";
+import { testRun } from "./test-run.js";
 import { vmAsm, vmDisasm } from "./vm-asm.js";
 import { vmExec } from "./vm-exec.js";
 
@@ -10,6 +11,7 @@ const USAGE = `usage: bpftime <command> [options]
 
 commands:
   inspect      show the programs, maps and globals of a BPF object
+  test-run     run one program of a BPF object in this process (like BPF_PROG_TEST_RUN)
   vm exec      run a raw eBPF program (bpf_conformance plugin protocol)
   vm asm       assemble bpf_conformance assembler text into hex
   vm disasm    disassemble hex as llvm-objdump does
@@ -20,6 +22,7 @@ type Command = (argv: string[]) => Promise<number>;
 
 const commands: ReadonlyMap<string, Command> = new Map([
   ["inspect", inspect],
+  ["test-run", testRun],
   ["vm exec", vmExec],
   ["vm asm", vmAsm],
   ["vm disasm", vmDisasm],

@@ -1,0 +1,85 @@
+// Creating an object's maps: memory for each region, initial contents (global data, map-in-map slots),
+// and the address each region is registered at so programs can reach it.
+
+import type { BpfMap } from "../maps/bpf-map.js";
+import { createMap, mapRegionSize } from "../maps/create-map.js";
+import type { MapRuntimeOptions, MapSpec } from "../maps/map-spec.js";
+import { possibleCpus } from "../maps/possible-cpus.js";
+import { ObjectError } from "../object/errors.js";
+import type { MapDefinition, ObjectSpec } from "../object/spec.js";
+import type { AddressSpace } from "../vm/address-space.js";
+
+const BPF_MAP_TYPE_PERF_EVENT_ARRAY = 4;
+const BPF_F_RDONLY_PROG = 0x80;
+
+export interface LiveMap {
+  readonly definition: MapDefinition;
+  readonly map: BpfMap;
+  /** Where the region is registered: the value programs hold as "the map". */
+  readonly address: bigint;
+  /** Address of element 0's value, for global-data maps (single-entry arrays); 0n for other maps. */
+  readonly valueAddress: bigint;
+  /** The id map-in-map values and prog arrays refer to. */
+  readonly id: number;
+}
+
+/** The kernel's view of a definition: libbpf sizes perf_event_array to the number of possible CPUs. */
+export function mapSpecOf(definition: MapDefinition, ncpus: number): MapSpec {
+  const maxEntries = definition.type === BPF_MAP_TYPE_PERF_EVENT_ARRAY && definition.maxEntries === 0 ? ncpus : definition.maxEntries;
+  return {
+    type: definition.type,
+    keySize: definition.keySize,
+    valueSize: definition.valueSize,
+    maxEntries,
+    flags: definition.flags,
+    extra: definition.extra,
+    name: definition.kernelName,
+    ...(definition.innerMap ? { innerMap: mapSpecOf(definition.innerMap, ncpus) } : {}),
+  };
+}
+
+function keyU32(index: number): Uint8Array {
+  const key = new Uint8Array(4);
+  new DataView(key.buffer).setUint32(0, index, true);
+  return key;
+}
+
+export function createObjectMaps(spec: ObjectSpec, memory: AddressSpace, options: MapRuntimeOptions = {}): LiveMap[] {
+  const ncpus = options.ncpus ?? possibleCpus();
+  const runtime: MapRuntimeOptions = { ...options, ncpus };
+  const live: LiveMap[] = spec.maps.map((definition, index) => {
+    const mapSpec = mapSpecOf(definition, ncpus);
+    let map: BpfMap;
+    try {
+      map = createMap(mapSpec, new Uint8Array(mapRegionSize(mapSpec, runtime)), runtime);
+    } catch (error) {
+      throw new ObjectError(`map '${definition.name}': ${(error as Error).message}`, "OBJ_BAD_MAP");
+    }
+    // Programs may not write read-only maps (.rodata); the control plane fills them before they run.
+    const address = memory.add(`map '${definition.name}'`, map.region, (definition.flags & BPF_F_RDONLY_PROG) === 0);
+    let valueAddress = 0n;
+    if (definition.initialData) {
+      const result = map.updateElem(keyU32(0), definition.initialData);
+      if (result !== 0) throw new ObjectError(`map '${definition.name}': cannot store its initial data (error ${result})`, "OBJ_BAD_MAP");
+      const offset = map.progLookup(keyU32(0), 0, 0);
+      valueAddress = address + BigInt(offset);
+    }
+    if (definition.type === BPF_MAP_TYPE_PERF_EVENT_ARRAY) {
+      // This runtime consumes every ring itself (as libbpf's perf_buffer opens one event per CPU), so a
+      // program's bpf_perf_event_output finds a consumer installed in each slot.
+      for (let slot = 0; slot < mapSpec.maxEntries; slot++) map.updateElem(keyU32(slot), keyU32(slot + 1));
+    }
+    return { definition, map, address, valueAddress, id: index + 1 };
+  });
+  for (const outer of live) {
+    if (!outer.definition.innerMap) continue;
+    for (const [slot, name] of outer.definition.initialSlots) {
+      const inner = live.find((m) => m.definition.name === name);
+      if (!inner) throw new ObjectError(`map '${outer.definition.name}': slot ${slot} names '${name}', which is not a map of the object`, "OBJ_BAD_MAP");
+      const value = keyU32(inner.id);
+      const result = outer.map.updateElem(keyU32(slot), value);
+      if (result !== 0) throw new ObjectError(`map '${outer.definition.name}': cannot put map '${name}' in slot ${slot} (error ${result})`, "OBJ_BAD_MAP");
+    }
+  }
+  return live;
+}
