@@ -73,3 +73,20 @@ function referTo(buf: CodeBuffer, label: Label, size: 1 | 4): void {
   if (size === 1) buf.byte(0);
   else buf.u32(0);
 }
+
+/**
+ * A short forward jump inside a fixed-size sequence, without a Label object: returns where its
+ * displacement byte is, for `bindShort` once the target is reached. `cc` < 0 means an unconditional jmp.
+ */
+export function jumpShortForward(buf: CodeBuffer, cc: number): number {
+  buf.byte(cc < 0 ? 0xeb : 0x70 + cc);
+  buf.byte(0);
+  return buf.length - 1;
+}
+
+/** Points the short jump whose displacement byte is at `at` to the current position. */
+export function bindShort(buf: CodeBuffer, at: number): void {
+  const displacement = buf.length - (at + 1);
+  if (displacement > 127) throw new RangeError(`short jump over ${displacement} bytes`);
+  buf.patchByte(at, displacement);
+}
