@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds examples/*.bpf.c into the committed examples/*.bpf.o (needs clang; tests do not).
+# Builds examples/*.bpf.c and test/fixtures/objects/*.bpf.c into the committed .bpf.o files next to them
+# (needs clang; the tests do not).
 set -euo pipefail
-cd "$(dirname "$0")/../examples"
-for source in *.bpf.c; do
+cd "$(dirname "$0")/.."
+for source in examples/*.bpf.c test/fixtures/objects/*.bpf.c; do
   clang -target bpf -O2 -g -I/usr/include/x86_64-linux-gnu -c "$source" -o "${source%.c}.o"
-  echo "built examples/${source%.c}.o"
+  echo "built ${source%.c}.o"
 done

@@ -14,8 +14,15 @@ export class ValidationError extends Error {
     readonly reason: string,
     /** PROG_INVALID, or PROG_UNKNOWN_HELPER for a call to a helper the runtime does not provide. */
     readonly code: "PROG_INVALID" | "PROG_UNKNOWN_HELPER" = "PROG_INVALID",
+    /** What the instruction belongs to, e.g. "program 'count_malloc'". */
+    readonly where?: string,
   ) {
-    super(`instruction ${index}: ${reason}`);
+    super(`${where ? where + ": " : ""}instruction ${index}: ${reason}`);
+  }
+
+  /** The same error, saying which program it is in. */
+  inProgram(name: string): ValidationError {
+    return new ValidationError(this.index, this.reason, this.code, `program '${name}'`);
   }
 }
 

@@ -2,6 +2,7 @@
 // map addresses and run with the kernel's helpers. This is the engine behind `bpftime test-run`.
 
 import { CORE_POISON_HELPER_ID } from "../core/poison.js";
+import { ValidationError } from "../isa/errors.js";
 import { registerCallbackHelpers } from "../helpers/callbacks.js";
 import { currentProcessIdentity, type HelperEnvironment } from "../helpers/environment.js";
 import { registerEventHelpers } from "../helpers/events.js";
@@ -88,12 +89,17 @@ export class InterpretedObject {
         codeAddress: (slot) => codeAddress(slot),
       });
       for (const [slot, poison] of r.report?.poisonByInsn ?? []) unrunnable.set(slot, poison.message);
-      const interpreter = new Interpreter(insns, {
-        helpers: unrunnable.size ? helpers.merged(poisonHelper(unrunnable)) : helpers,
-        memory: this.memory,
-        ...(options.budget === undefined ? {} : { budget: options.budget }),
-        validate: { helperName: kernelHelperName },
-      });
+      let interpreter: Interpreter;
+      try {
+        interpreter = new Interpreter(insns, {
+          helpers: unrunnable.size ? helpers.merged(poisonHelper(unrunnable)) : helpers,
+          memory: this.memory,
+          ...(options.budget === undefined ? {} : { budget: options.budget }),
+          validate: { helperName: kernelHelperName },
+        });
+      } catch (error) {
+        throw error instanceof ValidationError ? error.inProgram(program.name) : error;
+      }
       return { spec: program, relocated: r, interpreter, id: index + 1 };
     });
     this.fillProgArrays();
