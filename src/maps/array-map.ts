@@ -90,7 +90,7 @@ export class ArrayMap extends BpfMap {
     return 0;
   }
 
-  override progDelete(): number {
+  override progDelete(_key: Uint8Array, _keyOffset: number, _cpu: number): number {
     return -Errno.EINVAL;
   }
 

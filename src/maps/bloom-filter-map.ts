@@ -57,7 +57,7 @@ export class BloomFilterMap extends BpfMap {
     return (jhash(value, valueOffset, this.valueSize, (this.seed + index) | 0) & this.bitMask) >>> 0;
   }
 
-  override progPush(value: Uint8Array, valueOffset: number, flags: number): number {
+  override progPush(value: Uint8Array, valueOffset: number, flags: number, _cpu: number): number {
     if (flags !== UpdateFlag.ANY) return -Errno.EINVAL;
     const firstWord = Header.size >>> 2;
     for (let i = 0; i < this.hashFunctions; i++) {
@@ -67,7 +67,7 @@ export class BloomFilterMap extends BpfMap {
     return 0;
   }
 
-  override progPeek(value: Uint8Array, valueOffset: number): number {
+  override progPeek(value: Uint8Array, valueOffset: number, _cpu: number): number {
     for (let i = 0; i < this.hashFunctions; i++) {
       const h = this.bit(value, valueOffset, i);
       if ((this.region[Header.size + (h >>> 3)]! & (1 << (h & 7))) === 0) return -Errno.ENOENT;
@@ -75,21 +75,21 @@ export class BloomFilterMap extends BpfMap {
     return 0;
   }
 
-  override progPop(): number {
+  override progPop(_out: Uint8Array, _outOffset: number, _cpu: number): number {
     return -Errno.EOPNOTSUPP;
   }
 
-  override progDelete(): number {
+  override progDelete(_key: Uint8Array, _keyOffset: number, _cpu: number): number {
     return -Errno.EOPNOTSUPP;
   }
 
   /** The value buffer is the value to test (the kernel reads it in, and writes nothing back). */
   protected override sysLookup(_key: Uint8Array | null, value: Uint8Array): number {
-    return this.progPeek(value, 0);
+    return this.progPeek(value, 0, 0);
   }
 
   protected override sysUpdate(_key: Uint8Array | null, value: Uint8Array, flags: number): number {
-    return this.progPush(value, 0, flags);
+    return this.progPush(value, 0, flags, 0);
   }
 
   protected override sysDelete(): number {

@@ -34,13 +34,13 @@ export class FdArrayMap extends ArrayMap {
   }
 
   /** The inner map of an array_of_maps: the id's offset, as bpf_map_lookup_elem returns the inner map. */
-  override progLookup(key: Uint8Array, keyOffset: number): number {
+  override progLookup(key: Uint8Array, keyOffset: number, _cpu: number): number {
     if (this.type !== MapType.ARRAY_OF_MAPS) return -Errno.EOPNOTSUPP;
     const index = readU32(key, keyOffset);
     return this.idAt(index) === 0 ? -Errno.ENOENT : this.elementOffset(index);
   }
 
-  override progUpdate(): number {
+  override progUpdate(_key: Uint8Array, _keyOffset: number, _value: Uint8Array, _valueOffset: number, _flags: number, _cpu: number): number {
     return -Errno.EINVAL;
   }
 
@@ -70,7 +70,7 @@ export class FdArrayMap extends ArrayMap {
     return old === 0 ? -Errno.ENOENT : 0;
   }
 
-  override progDelete(): number {
+  override progDelete(_key: Uint8Array, _keyOffset: number, _cpu: number): number {
     return -Errno.EINVAL;
   }
 

@@ -316,7 +316,7 @@ export class HashMap extends BpfMap {
     return this.update(key, keyOffset, value, valueOffset, flags, cpu, false);
   }
 
-  override progDelete(key: Uint8Array, keyOffset: number): number {
+  override progDelete(key: Uint8Array, keyOffset: number, _cpu: number): number {
     if (this.type === MapType.HASH_OF_MAPS) return -Errno.EINVAL;
     return this.remove(key, keyOffset, null);
   }

@@ -180,14 +180,14 @@ export class LpmTrieMap extends BpfMap {
     return found;
   }
 
-  override progLookup(key: Uint8Array, keyOffset: number): number {
+  override progLookup(key: Uint8Array, keyOffset: number, _cpu: number): number {
     if (!tryLock(this.words, LpmHeader.lock >>> 2)) return -Errno.EBUSY;
     const node = this.longestMatch(key, keyOffset);
     unlock(this.words, LpmHeader.lock >>> 2);
     return node === NONE ? -Errno.ENOENT : this.nodeOffset(node) + this.valueOffset;
   }
 
-  override progUpdate(key: Uint8Array, keyOffset: number, value: Uint8Array, valueOffset: number, flags: number): number {
+  override progUpdate(key: Uint8Array, keyOffset: number, value: Uint8Array, valueOffset: number, flags: number, _cpu: number): number {
     if (flags > UpdateFlag.EXIST) return -Errno.EINVAL;
     const prefixlen = readU32(key, keyOffset);
     if (prefixlen > this.maxPrefixlen) return -Errno.EINVAL;
@@ -275,7 +275,7 @@ export class LpmTrieMap extends BpfMap {
     return 0;
   }
 
-  override progDelete(key: Uint8Array, keyOffset: number): number {
+  override progDelete(key: Uint8Array, keyOffset: number, _cpu: number): number {
     const prefixlen = readU32(key, keyOffset);
     if (prefixlen > this.maxPrefixlen) return -Errno.EINVAL;
     if (!tryLock(this.words, LpmHeader.lock >>> 2)) return -Errno.EBUSY;
@@ -323,18 +323,18 @@ export class LpmTrieMap extends BpfMap {
   }
 
   protected override sysLookup(key: Uint8Array, value: Uint8Array): number {
-    const offset = this.progLookup(key, 0);
+    const offset = this.progLookup(key, 0, 0);
     if (offset < 0) return offset;
     value.set(this.region.subarray(offset, offset + this.valueSize));
     return 0;
   }
 
   protected override sysUpdate(key: Uint8Array, value: Uint8Array, flags: number): number {
-    return this.progUpdate(key, 0, value, 0, flags);
+    return this.progUpdate(key, 0, value, 0, flags, 0);
   }
 
   protected override sysDelete(key: Uint8Array): number {
-    return this.progDelete(key, 0);
+    return this.progDelete(key, 0, 0);
   }
 
   /** trie_get_next_key: post-order, so the key after a prefix is the next more specific one, or its parent. */

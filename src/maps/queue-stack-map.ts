@@ -45,7 +45,7 @@ export class QueueStackMap extends BpfMap {
     return Header.size + slot * this.valueStride;
   }
 
-  override progPush(value: Uint8Array, valueOffset: number, flags: number): number {
+  override progPush(value: Uint8Array, valueOffset: number, flags: number, _cpu: number): number {
     if (flags & UpdateFlag.NOEXIST || flags > UpdateFlag.EXIST) return -Errno.EINVAL;
     if (!tryLock(this.words, QueueHeader.lock >>> 2)) return -Errno.EBUSY;
     let head = this.head;
@@ -67,11 +67,11 @@ export class QueueStackMap extends BpfMap {
     return 0;
   }
 
-  override progPop(out: Uint8Array, outOffset: number): number {
+  override progPop(out: Uint8Array, outOffset: number, _cpu: number): number {
     return this.take(out, outOffset, true);
   }
 
-  override progPeek(out: Uint8Array, outOffset: number): number {
+  override progPeek(out: Uint8Array, outOffset: number, _cpu: number): number {
     return this.take(out, outOffset, false);
   }
 
@@ -101,15 +101,15 @@ export class QueueStackMap extends BpfMap {
   }
 
   protected override sysLookup(_key: Uint8Array | null, value: Uint8Array): number {
-    return this.progPeek(value, 0);
+    return this.progPeek(value, 0, 0);
   }
 
   protected override sysUpdate(_key: Uint8Array | null, value: Uint8Array, flags: number): number {
-    return this.progPush(value, 0, flags);
+    return this.progPush(value, 0, flags, 0);
   }
 
   protected override sysLookupAndDelete(_key: Uint8Array | null, value: Uint8Array): number {
-    return this.progPop(value, 0);
+    return this.progPop(value, 0, 0);
   }
 
   protected override sysDelete(): number {
