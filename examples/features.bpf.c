@@ -119,4 +119,22 @@ int tail_caller(void *ctx)
 	return __LINE__; /* only reached when the tail call fails */
 }
 
+extern unsigned int LINUX_KERNEL_VERSION __kconfig;
+extern _Bool LINUX_HAS_BPF_COOKIE __kconfig __weak;
+extern int CONFIG_HZ __kconfig __weak;
+extern enum libbpf_tristate CONFIG_BPF_SYSCALL __kconfig __weak;
+
+const volatile __u32 expected_version = 0; /* set before load (test-run --set) */
+const volatile int expected_hz = 0;
+
+SEC("socket")
+int kconfig_values(void *ctx)
+{
+	CHECK(LINUX_HAS_BPF_COOKIE);
+	CHECK(LINUX_KERNEL_VERSION == expected_version);
+	CHECK(CONFIG_HZ == expected_hz);
+	CHECK(CONFIG_BPF_SYSCALL == TRI_YES);
+	return 0;
+}
+
 char LICENSE[] SEC("license") = "GPL";

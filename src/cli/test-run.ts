@@ -4,17 +4,19 @@
 import { parseHexBytes } from "../isa/instruction.js";
 import { formatTraceLine } from "../helpers/trace.js";
 import { readObjectFile } from "../object/object-file.js";
+import { withVariables, type VariableValue } from "../object/variables.js";
 import { InterpretedObject } from "../runtime/interpreted-object.js";
 import { dumpMapJson, dumpMapText } from "./map-dump.js";
 import { parseCommandLine, UsageError } from "./errors.js";
 
-export const TEST_RUN_USAGE = `usage: bpftime test-run OBJ --prog NAME [--data HEX | --ctx HEX] [--repeat N] [--dump-maps] [--json] [--btf FILE]
+export const TEST_RUN_USAGE = `usage: bpftime test-run OBJ --prog NAME [--data HEX | --ctx HEX] [--repeat N] [--set VAR=VALUE]... [--dump-maps] [--json] [--btf FILE]
 
 Runs program NAME of a BPF object in this process, like the kernel's BPF_PROG_TEST_RUN.
   --data HEX    input bytes: r1 = pointer to them, r2 = their length
   --ctx HEX     context bytes: r1 = pointer to them (e.g. a struct pt_regs for a uprobe program)
                 (neither: r1 points to 512 zero bytes)
   --repeat N    run N times and report the average time per run (default 1)
+  --set V=X     set global variable V (e.g. a const volatile in .rodata) to the integer X before load
   --dump-maps   print every map after the runs, BTF-formatted like bpftool map dump
   --json        one JSON object: retval (decimal string), avg_ns, runs, traces, and maps with --dump-maps
   --btf FILE    resolve CO-RE against FILE instead of /sys/kernel/btf/vmlinux`;
@@ -30,6 +32,7 @@ export async function testRun(argv: string[]): Promise<number> {
       data: { type: "string" },
       ctx: { type: "string" },
       repeat: { type: "string", default: "1" },
+      set: { type: "string", multiple: true, default: [] },
       "dump-maps": { type: "boolean", default: false },
       json: { type: "boolean", default: false },
       btf: { type: "string" },
@@ -48,7 +51,8 @@ export async function testRun(argv: string[]): Promise<number> {
   if (!Number.isSafeInteger(repeat) || repeat < 1) throw new UsageError(`--repeat must be a positive integer, got '${values.repeat}'`);
 
   const object = readObjectFile(path);
-  const live = new InterpretedObject(object.spec, values.btf === undefined ? {} : { btf: values.btf });
+  const spec = withVariables(object.spec, parseAssignments(values.set));
+  const live = new InterpretedObject(spec, values.btf === undefined ? {} : { btf: values.btf });
   live.program(values.prog); // a clear error for an unknown name before anything runs
   const args: bigint[] = [];
   if (values.data !== undefined) {
@@ -71,14 +75,26 @@ export async function testRun(argv: string[]): Promise<number> {
       runs: repeat,
       traces: live.traces.map((t) => ({ pid: t.pid, tid: t.tid, comm: t.comm, text: t.text })),
     };
-    if (values["dump-maps"]) out["maps"] = live.maps.map((m) => dumpMapJson(object.spec, m));
+    if (values["dump-maps"]) out["maps"] = live.maps.map((m) => dumpMapJson(spec, m));
     process.stdout.write(JSON.stringify(out) + "\n");
     return 0;
   }
   const lines: string[] = [];
   for (const record of live.traces) lines.push(formatTraceLine(record));
   lines.push(`retval: ${retval} (0x${retval.toString(16)})`, `avg: ${Math.round(avgNs)} ns per run over ${repeat} run${repeat === 1 ? "" : "s"}`);
-  if (values["dump-maps"]) for (const m of live.maps) lines.push("", dumpMapText(object.spec, m).trimEnd());
+  if (values["dump-maps"]) for (const m of live.maps) lines.push("", dumpMapText(spec, m).trimEnd());
   process.stdout.write(lines.join("\n") + "\n");
   return 0;
+}
+
+/** NAME=VALUE pairs of --set, VALUE a decimal or 0x-hex integer (negative allowed). */
+function parseAssignments(assignments: readonly string[]): Map<string, VariableValue> {
+  const out = new Map<string, VariableValue>();
+  for (const assignment of assignments) {
+    const match = /^([A-Za-z_]\w*)=(-?(?:0x[0-9a-fA-F]+|\d+))$/.exec(assignment);
+    if (!match) throw new UsageError(`--set expects NAME=INTEGER, got '${assignment}'`);
+    const text = match[2]!;
+    out.set(match[1]!, text.startsWith("-") ? -BigInt(text.slice(1)) : BigInt(text));
+  }
+  return out;
 }

@@ -91,21 +91,26 @@ export function readVariables(elf: ElfFile, btf: Btf | undefined, dataMaps: read
   return out;
 }
 
-/** .kconfig externs laid out in one read-only map, each at its natural alignment. */
+/**
+ * .kconfig externs laid out in one read-only map as libbpf lays them out: by descending alignment, then
+ * ascending size, then name, each at its natural alignment, the map ending with the last extern.
+ */
 export function readKconfig(elf: ElfFile, btf: Btf | undefined, objectName: string): { externs: KconfigExtern[]; map: MapDefinition | undefined } {
   const datasec = btf?.find(".kconfig", "datasec") as BtfDatasec | undefined;
   if (!datasec || !btf) return { externs: [], map: undefined };
   const weak = new Set(elf.symbols().filter((s) => s.sectionIndex === SHN_UNDEF && s.bind === STB_WEAK).map((s) => s.name));
-  const externs: KconfigExtern[] = [];
-  let size = 0;
-  for (const info of datasec.vars) {
+  const entries = datasec.vars.map((info) => {
     const variable = btf.type(info.type);
     if (variable.kind !== "var") throw new ObjectError(`.kconfig: entry ${info.type} is not a variable`);
-    const align = Math.max(1, typeAlignment(btf, variable.type));
-    const offset = Math.ceil(size / align) * align;
-    const bytes = info.size;
-    externs.push({ name: variable.name, offset, size: bytes, typeId: variable.type, weak: weak.has(variable.name) });
-    size = offset + bytes;
+    return { name: variable.name, typeId: variable.type, align: Math.max(1, typeAlignment(btf, variable.type)), size: info.size || typeSize(btf, variable.type) };
+  });
+  entries.sort((a, b) => b.align - a.align || a.size - b.size || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const externs: KconfigExtern[] = [];
+  let size = 0;
+  for (const entry of entries) {
+    const offset = Math.ceil(size / entry.align) * entry.align;
+    externs.push({ name: entry.name, offset, size: entry.size, typeId: entry.typeId, weak: weak.has(entry.name) });
+    size = offset + entry.size;
   }
   if (externs.length === 0) return { externs, map: undefined };
   return { externs, map: internalMap(objectName, ".kconfig", size, true, datasec.id, new Uint8Array(size)) };

@@ -22,6 +22,7 @@ import { ExecutionSignal, VmError } from "../vm/errors.js";
 import { HelperRegistry, type HelperContext } from "../vm/helpers.js";
 import { Interpreter } from "../vm/interpreter.js";
 import { relocatePrograms, type RelocatedProgram } from "./core-relocation.js";
+import { fillKconfig, type KconfigSource } from "./kconfig.js";
 import { createObjectMaps, type LiveMap } from "./object-maps.js";
 import { resolveImage } from "./program-image.js";
 
@@ -37,6 +38,8 @@ export interface InterpretedObjectOptions {
   budget?: number;
   /** Overrides of the helper environment (task identity, CPU, trace sink, ...). */
   environment?: Partial<HelperEnvironment>;
+  /** Where .kconfig extern values come from (default: the running kernel). */
+  kconfig?: KconfigSource;
 }
 
 class TailCall extends ExecutionSignal {
@@ -76,7 +79,7 @@ export class InterpretedObject {
       probe: () => undefined,
       ...options.environment,
     };
-    this.maps = createObjectMaps(spec, this.memory, options.ncpus === undefined ? {} : { ncpus: options.ncpus });
+    this.maps = createObjectMaps(withKconfig(spec, options.kconfig), this.memory, options.ncpus === undefined ? {} : { ncpus: options.ncpus });
     for (const live of this.maps) this.mapsByAddress.set(live.address, { map: live.map, address: live.address });
     const relocated = relocatePrograms(spec, options.btf);
     const helpers = this.helpers();
@@ -197,4 +200,16 @@ function poisonHelper(messages: ReadonlyMap<number, string>): HelperRegistry {
   return new HelperRegistry().register(CORE_POISON_HELPER_ID, "poisoned instruction", (_a, _b, _c, _d, _e, ctx: HelperContext) => {
     throw new VmError(messages.get(ctx.pc) ?? "a poisoned instruction was executed");
   });
+}
+
+/** The spec with its .kconfig map's initial data holding the extern values of this system. */
+function withKconfig(spec: ObjectSpec, source: KconfigSource | undefined): ObjectSpec {
+  const index = spec.maps.findIndex((m) => m.origin === "kconfig");
+  const map = spec.maps[index];
+  if (!map?.initialData) return spec;
+  const data = map.initialData.slice();
+  fillKconfig(spec, data, source);
+  const maps = [...spec.maps];
+  maps[index] = { ...map, initialData: data };
+  return { ...spec, maps };
 }

@@ -23,10 +23,17 @@ test("maps of every origin with the sizes libbpf computes", () => {
     ["counters", "counters", 2, 4, 8, 8, 0, "btf"],
     ["per_cpu", "per_cpu", 6, 4, 8, 1, 0, "btf"],
     ["events", "events", 27, 0, 0, 4096, 0, "btf"],
-    [".rodata", "features.rodata", 2, 4, 45, 1, 0x480, "data"],
+    [".rodata", "features.rodata", 2, 4, 56, 1, 0x480, "data"],
     [".data", "features.data", 2, 4, 8, 1, 0x400, "data"],
     [".bss", "features.bss", 2, 4, 8, 1, 0x400, "data"],
     [".rodata.cst32", ".rodata.cst32", 2, 4, 32, 1, 0x480, "data"],
+    [".kconfig", "feature.kconfig", 2, 4, 13, 1, 0x480, "kconfig"],
+  ]);
+  assert.deepEqual(spec.kconfig.map((k) => [k.name, k.offset, k.size, k.weak]), [
+    ["CONFIG_BPF_SYSCALL", 0, 4, true],
+    ["CONFIG_HZ", 4, 4, true],
+    ["LINUX_KERNEL_VERSION", 8, 4, false],
+    ["LINUX_HAS_BPF_COOKIE", 12, 1, true],
   ]);
   assert.deepEqual([...spec.maps[0]!.initialSlots], [[1, "tail_target"]]);
   const data = spec.maps.find((m) => m.name === ".data")!;
@@ -38,6 +45,8 @@ test("global variables with their map, offset, size and read-only flag", () => {
   const vars = spec.variables.map((v) => [v.name, spec.maps[v.mapIndex]!.name, v.offset, v.size, v.readOnly]);
   assert.deepEqual(vars, [
     ["multiplier", ".rodata", 0, 8, true],
+    ["expected_version", ".rodata", 48, 4, true],
+    ["expected_hz", ".rodata", 52, 4, true],
     ["total", ".data", 0, 8, false],
     ["hits", ".bss", 0, 8, false],
   ]);
@@ -50,6 +59,7 @@ test("programs get their subprograms appended and calls relinked", () => {
     ["globals_and_calls", "socket", "socket"],
     ["maps_and_helpers", "socket", "socket"],
     ["tail_caller", "socket", "socket"],
+    ["kconfig_values", "socket", "socket"],
   ]);
   const program = spec.programs.find((p) => p.name === "globals_and_calls")!;
   assert.deepEqual(program.functions.map((f) => f.name), ["globals_and_calls", "triple_add", "sum_callback"]);

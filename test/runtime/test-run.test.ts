@@ -2,7 +2,9 @@
 // execution, maps after the run, trace output, and bad input.
 
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { release } from "node:os";
+import { gunzipSync } from "node:zlib";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { runCli } from "../support/cli.js";
@@ -101,3 +103,15 @@ for (const [what, args, message] of badInputs) {
     assert.doesNotMatch(r.stderr, /\n\s+at /);
   });
 }
+
+test("--set writes .rodata before load, and .kconfig externs come from the running kernel", () => {
+  const [major, minor, patch] = release().split(/[.-]/).map(Number) as [number, number, number];
+  const version = (major << 16) | (minor << 8) | Math.min(patch, 255);
+  const hz = /^CONFIG_HZ=(\d+)$/m.exec(existsSync("/proc/config.gz") ? gunzipSync(readFileSync("/proc/config.gz")).toString() : "")?.[1];
+  const args = ["--set", `expected_version=${version}`, "--set", `expected_hz=${hz ?? 0}`];
+  const out = testRunJson(examplePath("features.bpf.o"), "kconfig_values", ...args);
+  // With the kernel config available every check passes; without it CONFIG_HZ is 0 (weak) and so is expected_hz.
+  assert.equal(out.retval, "0");
+  const wrong = testRunJson(examplePath("features.bpf.o"), "kconfig_values", "--set", `expected_version=${version + 1}`);
+  assert.notEqual(wrong.retval, "0");
+});
