@@ -27,3 +27,4 @@ export { readObjectFile, type ObjectFile } from "./object/object-file.js";
 export { ObjectError, type ObjectErrorCode } from "./object/errors.js";
 export type * from "./object/spec.js";
 export { mapTypeName, progTypeName } from "./object/type-names.js";
+export * from "./core/index.js";
