@@ -9,9 +9,9 @@
 //   0x3000  data, `size` bytes
 //   0x3000 + size   a second `size` bytes. In the kernel (and in an arena mapped from a memfd) these pages
 //           map the data pages again, so a record that wraps past the end is still contiguous. In a plain
-//           buffer they are ordinary memory: a record that wraps is written and read contiguously through
-//           them, which is just as consistent, since producers and consumers both address a record from
-//           its header position (pos & mask) onwards.
+//           buffer they are ordinary memory: a record that wraps is written contiguously through them, and
+//           its commit copies the part past the end to the start of the data, so both copies read as the
+//           double mapping would (a no-op where the pages really are mapped twice).
 // Page offsets match the kernel's struct bpf_ringbuf (a header page, then the consumer and producer
 // pages), so a record header's pg_off is the same number the kernel would write, and an arena that places
 // the region page-aligned can mmap pages 1.. the way libbpf mmaps a ring buffer fd.
@@ -112,6 +112,11 @@ export class RingbufMap extends BpfMap {
   commit(sample: number, discard: boolean): void {
     const word = (sample - RINGBUF_HDR_SZ) >>> 2;
     const len = Atomics.load(this.words, word) >>> 0;
+    // A record that ran past the end of the data was written into the second copy; put its tail where
+    // the double mapping would have, so the data area holds exactly the kernel's bytes.
+    const end = sample + (len & ~(RINGBUF_BUSY_BIT | RINGBUF_DISCARD_BIT));
+    const dataEnd = RingbufLayout.data + this.size;
+    if (end > dataEnd) this.region.copyWithin(RingbufLayout.data, dataEnd, end);
     let committed = (len ^ RINGBUF_BUSY_BIT) >>> 0;
     if (discard) committed = (committed | RINGBUF_DISCARD_BIT) >>> 0;
     Atomics.exchange(this.words, word, committed | 0);
