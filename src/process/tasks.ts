@@ -1,0 +1,39 @@
+// Threads of a process as /proc shows them.
+
+import { readdirSync, readFileSync } from "node:fs";
+import { procAccessError } from "./errors.js";
+
+/** The tids in /proc/PID/task, ascending. Throws ProcessError PROC_NO_PROCESS when the process is gone. */
+export function listThreads(pid: number): number[] {
+  let names: string[];
+  try {
+    names = readdirSync(`/proc/${pid}/task`);
+  } catch (error) {
+    throw procAccessError(pid, error, "the threads");
+  }
+  return names.map(Number).filter((tid) => Number.isInteger(tid) && tid > 0).sort((a, b) => a - b);
+}
+
+export interface TaskStat {
+  /** The one-letter state: R, S, D, T (stopped), t (traced), Z (zombie), X (dead), ... */
+  state: string;
+  ppid: number;
+}
+
+/** State and parent of a thread (or of the process, when tid = pid), or undefined once it is gone. */
+export function readTaskStat(pid: number, tid = pid): TaskStat | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/task/${tid}/stat`, "latin1");
+  } catch {
+    return undefined;
+  }
+  // The command name is in parentheses and may itself contain spaces and parentheses: parse after the last ')'.
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  return { state: fields[0] ?? "?", ppid: Number(fields[1]) };
+}
+
+/** Whether a thread has finished running (a zombie whose exit nobody has collected yet counts as finished). */
+export function isDead(stat: TaskStat | undefined): boolean {
+  return stat === undefined || stat.state === "Z" || stat.state === "X";
+}
