@@ -1,0 +1,146 @@
+// Installs hooks into this process: one RWX region near the victim library holds the hook slices, program
+// tables and their slots, the thread stack table, test programs and the counters they write. The generated
+// code is the same a remote injector would write; only the way bytes reach memory differs.
+
+import { readFileSync } from "node:fs";
+import { X64Writer } from "../../../src/hook/emit/x64-writer.js";
+import { findGapNear, parseMappedRanges } from "../../../src/hook/placement.js";
+import { planPrologue, type PlanOptions, type ProloguePlan } from "../../../src/hook/relocator/plan.js";
+import {
+  buildHookSlice,
+  dispatchTarget,
+  HookControl,
+  type HookSlice,
+  type HookSliceOptions,
+  initialControlBlock,
+} from "../../../src/hook/trampoline/hook-slice.js";
+import { buildPatch } from "../../../src/hook/trampoline/patch.js";
+import { type AttachedProgram, encodeProgramTable } from "../../../src/hook/trampoline/program-table.js";
+import { DEFAULT_THREAD_STACK_SHAPE, type ThreadStackConfig, type ThreadKeySource, threadStackTableSize } from "../../../src/hook/trampoline/thread-stacks.js";
+import { mapExecutableAt, nativeBytes, writeCode } from "./local-process.js";
+
+const REGION_SIZE = 8 << 20;
+
+export interface InstalledHook {
+  readonly plan: ProloguePlan;
+  readonly slice: HookSlice;
+  readonly control: bigint;
+  setEntryPrograms(programs: readonly AttachedProgram[]): void;
+  setReturnPrograms(programs: readonly AttachedProgram[]): void;
+  /** Writes the original bytes back. */
+  unpatch(): void;
+}
+
+export interface LabHookOptions extends PlanOptions {
+  readonly slice?: Partial<Pick<HookSliceOptions, "vectors" | "restoreFlags" | "override">>;
+  /** Give the slice a return stub (default true at the entry). */
+  readonly returnProbes?: boolean;
+}
+
+export class HookLab {
+  readonly base: bigint;
+  private next: bigint;
+  readonly threadStacks: ThreadStackConfig;
+
+  constructor(near: bigint, key: ThreadKeySource) {
+    const ranges = parseMappedRanges(readFileSync("/proc/self/maps", "utf8"));
+    const gap = findGapNear(ranges, near, BigInt(REGION_SIZE), { alignment: 0x10000n });
+    if (gap === undefined) throw new Error("no free region within ±2 GB of the victim library");
+    this.base = mapExecutableAt(gap, REGION_SIZE);
+    this.next = this.base;
+    const tableSize = threadStackTableSize(DEFAULT_THREAD_STACK_SHAPE);
+    this.threadStacks = { address: this.alloc(tableSize, 64), key, ...DEFAULT_THREAD_STACK_SHAPE };
+  }
+
+  alloc(size: number, alignment = 16): bigint {
+    const a = BigInt(alignment);
+    const start = ((this.next + a - 1n) / a) * a;
+    this.next = start + BigInt(size);
+    if (this.next > this.base + BigInt(REGION_SIZE)) throw new Error("hook lab region exhausted");
+    return start;
+  }
+
+  bytes(address: bigint, length: number): Uint8Array {
+    return nativeBytes(address, length);
+  }
+
+  write(address: bigint, bytes: Uint8Array): void {
+    nativeBytes(address, bytes.length).set(bytes);
+  }
+
+  u64(address: bigint): bigint {
+    return new DataView(nativeBytes(address, 8).buffer).getBigUint64(0, true);
+  }
+
+  setU64(address: bigint, value: bigint): void {
+    new DataView(nativeBytes(address, 8).buffer).setBigUint64(0, BigInt.asUintN(64, value), true);
+  }
+
+  /** A zeroed u64 cell for programs to write. */
+  cell(): bigint {
+    const address = this.alloc(8, 8);
+    this.setU64(address, 0n);
+    return address;
+  }
+
+  /** Generates native code with `emit` and returns its address. */
+  code(emit: (w: X64Writer) => void, maxSize = 512): bigint {
+    const address = this.alloc(maxSize, 16);
+    const w = new X64Writer(address);
+    emit(w);
+    const bytes = w.finish();
+    if (bytes.length > maxSize) throw new Error("generated code larger than reserved");
+    this.write(address, bytes);
+    return address;
+  }
+
+  /** Writes a program table where the stubs can read it and returns its address. */
+  table(programs: readonly AttachedProgram[]): bigint {
+    const table = encodeProgramTable(programs);
+    const address = this.alloc(table.length, 16);
+    this.write(address, table);
+    return address;
+  }
+
+  hook(name: string, address: bigint, size: number | undefined, options: LabHookOptions = {}): InstalledHook {
+    const length = size ?? 64;
+    const code = { name, address, bytes: nativeBytes(address, length).slice(), ...(size === undefined ? {} : { size }) };
+    const plan = planPrologue(code, options);
+    const control = this.alloc(HookControl.size, 64);
+    const atEntry = (options.offset ?? 0) === 0;
+    const withReturn = options.returnProbes ?? atEntry;
+    const sliceAddress = this.alloc(4096, 64);
+    const slice = buildHookSlice({
+      address: sliceAddress,
+      plan,
+      probeOffset: options.offset ?? 0,
+      control,
+      ...(withReturn ? { threadStacks: this.threadStacks } : {}),
+      ...options.slice,
+    });
+    if (slice.bytes.length > 4096) throw new Error("hook slice larger than reserved");
+    this.write(sliceAddress, slice.bytes);
+    this.write(control, initialControlBlock(slice));
+    writeCode(plan.patchAddress, buildPatch(plan, slice.entry));
+    let entryCount = 0;
+    let returnCount = 0;
+    // Attach order: table first, then dispatch; a detach switches dispatch first, then the table.
+    const update = (entryPrograms: readonly AttachedProgram[] | undefined, returnPrograms: readonly AttachedProgram[] | undefined): void => {
+      if (entryPrograms !== undefined && entryPrograms.length > 0) this.setU64(control + BigInt(HookControl.entryTable), this.table(entryPrograms));
+      if (returnPrograms !== undefined && returnPrograms.length > 0) this.setU64(control + BigInt(HookControl.returnTable), this.table(returnPrograms));
+      entryCount = entryPrograms?.length ?? entryCount;
+      returnCount = returnPrograms?.length ?? returnCount;
+      this.setU64(control + BigInt(HookControl.dispatch), dispatchTarget(slice, entryCount > 0, returnCount > 0));
+      if (entryPrograms !== undefined && entryPrograms.length === 0) this.setU64(control + BigInt(HookControl.entryTable), 0n);
+      if (returnPrograms !== undefined && returnPrograms.length === 0) this.setU64(control + BigInt(HookControl.returnTable), 0n);
+    };
+    return {
+      plan,
+      slice,
+      control,
+      setEntryPrograms: (programs) => update(programs, undefined),
+      setReturnPrograms: (programs) => update(undefined, programs),
+      unpatch: () => writeCode(plan.patchAddress, plan.originalBytes),
+    };
+  }
+}
