@@ -23,8 +23,11 @@ export interface JitOptions {
   checked?: boolean;
   /** Checked mode: instructions one run may execute, approximately (default: the interpreter's). */
   budget?: number;
-  /** Passed to the validator (helper ids are checked against `helpers`). */
-  validate?: ValidateOptions;
+  /**
+   * Passed to the validator (helper ids are checked against `helpers`); false skips validation for a
+   * program its caller has already checked (or that uses may_goto, which the shared validator lacks).
+   */
+  validate?: ValidateOptions | false;
 }
 
 export class JitProgram {
@@ -57,7 +60,7 @@ export class JitProgram {
   /** Validates, compiles and loads `program`. */
   static compile(program: readonly Insn[], options: JitOptions = {}): JitProgram {
     const helpers = options.helpers ?? new Map<number, bigint>();
-    validateProgram(program, { isHelperKnown: (id) => helpers.has(id) || id === 12, ...options.validate });
+    if (options.validate !== false) validateProgram(program, { isHelperKnown: (id) => helpers.has(id) || id === 12, ...options.validate });
     const status = options.checked ? NativeRegion.allocate(STATUS_SIZE) : undefined;
     try {
       if (status) {

@@ -15,16 +15,23 @@ export interface ProgramShape {
   addressTaken: number[];
   /** The most frames any call chain can have (1 for a program without calls). */
   maxDepth: number;
+  /** The program has may_goto instructions (which need a per-run counter). */
+  usesMayGoto: boolean;
 }
+
+/** may_goto (BPF_JMP | BPF_JCOND, kernel 6.9+): not in RFC 9669, so not in the shared opcode table. */
+export const OP_MAY_GOTO = op.BPF_JMP | 0xe0;
 
 export function analyseProgram(program: readonly Insn[]): ProgramShape {
   const n = program.length;
   const secondSlot = new Uint8Array(n);
   const functionStart = new Uint8Array(n);
   const taken = new Set<number>();
+  let usesMayGoto = false;
   functionStart[0] = 1;
   for (let i = 0; i < n; i++) {
     const ins = program[i]!;
+    if (ins.code === OP_MAY_GOTO) usesMayGoto = true;
     if (ins.code === op.OP_LDDW) {
       secondSlot[i + 1] = 1;
       if (ins.src === op.BPF_PSEUDO_FUNC) {
@@ -39,7 +46,7 @@ export function analyseProgram(program: readonly Insn[]): ProgramShape {
     }
   }
   const addressTaken = [...taken].sort((a, b) => a - b);
-  return { secondSlot, functionStart, addressTaken, maxDepth: deepestChain(program, functionStart, addressTaken) };
+  return { secondSlot, functionStart, addressTaken, maxDepth: deepestChain(program, functionStart, addressTaken), usesMayGoto };
 }
 
 /** Frames in the deepest call chain from slot 0; throws on recursion or more than MAX_CALL_DEPTH frames. */

@@ -70,8 +70,8 @@ export class Emitter {
   }
 
   /**
-   * A jump (cc >= 0: jcc, cc < 0: jmp) from slot `from` to slot `target`, as the last code of `from`:
-   * rel8 once it is known to fit.
+   * A jump (cc >= 0: jcc, cc < 0: jmp) from slot `from` to slot `target` (at most one per slot): rel8
+   * once it is known to fit.
    */
   jumpToSlot(cc: number, from: number, target: number): void {
     const buf = this.buf;

@@ -11,7 +11,8 @@ import { bindShort, jumpShortForward } from "../assembler/labels.js";
 import { movR32I } from "../assembler/moves.js";
 import { R10, R9 } from "../assembler/registers.js";
 import type { Emitter } from "./emitter.js";
-import { BPF_TO_X64, FaultKind, FRAME, HEADER_BUDGET } from "./register-map.js";
+import { OP_MAY_GOTO } from "./call-graph.js";
+import { BPF_TO_X64, FaultKind, FRAME, HEADER_BUDGET, HEADER_MAY_GOTO } from "./register-map.js";
 
 const CONDITIONS: Record<number, number | undefined> = {
   [op.BPF_JEQ]: Cond.E,
@@ -37,6 +38,17 @@ export function emitJump(e: Emitter, ins: Insn, pc: number): void {
     return;
   }
   const buf = e.buf;
+  if (ins.code === OP_MAY_GOTO) {
+    // Like the kernel: jump once the per-run counter is used up, else count one more fall-through.
+    const m = e.m;
+    m.base = FRAME;
+    m.index = -1;
+    m.disp = HEADER_MAY_GOTO;
+    aluMI(buf, AluOp.Cmp, 64, m, 0);
+    e.jumpToSlot(Cond.E, pc, target);
+    aluMI(buf, AluOp.Sub, 64, m, 1);
+    return;
+  }
   const w = op.insnClass(ins.code) === op.BPF_JMP ? 64 : 32;
   const dst = BPF_TO_X64[ins.dst]!;
   const fromReg = op.srcBit(ins.code) === op.BPF_X;

@@ -21,8 +21,10 @@ import {
   FRAME,
   FRAME_BYTES,
   HEADER_BUDGET,
+  HEADER_MAY_GOTO,
   HEADER_MEMORY_BASE,
   HEADER_TAIL_CALLS,
+  MAX_MAY_GOTO,
   memoryLimitSlot,
   STACK_TOP,
   STATUS_ADDRESS,
@@ -53,6 +55,10 @@ export function emitWrapper(e: Emitter): WrapperOffsets {
   m.index = -1;
   m.disp = HEADER_TAIL_CALLS;
   movMI(buf, 32, m, 0);
+  if (e.shape.usesMayGoto) {
+    m.disp = HEADER_MAY_GOTO;
+    movMI(buf, 64, m, MAX_MAY_GOTO);
+  }
   if (e.options.statusAddress !== undefined) emitCheckedSetUp(e, e.options.statusAddress);
   for (const reg of [RAX, RDX, RCX, R8, RBX, R13, R14, R15]) loadConstant(buf, reg, 0, 0);
 

@@ -28,11 +28,16 @@ export const HEADER_BUDGET = 8;
 export const HEADER_MEMORY_BASE = 16;
 /** Checked mode: for an access of 1, 2, 4, 8 bytes, how many offsets into the input memory are valid. */
 export const HEADER_MEMORY_LIMITS = 24;
+/** may_goto: how many more times a may_goto may fall through in this run. */
+export const HEADER_MAY_GOTO = 56;
 export const HEADER_SIZE = 64;
 export const STACK_BYTES = STACK_FRAME_SIZE * MAX_CALL_DEPTH;
 /** Bytes the prologue reserves below the saved registers; keeps rsp 8 mod 16 so the body runs 16-aligned. */
 export const FRAME_BYTES = HEADER_SIZE + STACK_BYTES;
 export const STACK_TOP = FRAME_BYTES;
+
+/** The kernel's BPF_MAX_LOOPS: may_goto falls through this many times per run, then jumps. */
+export const MAX_MAY_GOTO = 8 * 1024 * 1024;
 
 /** The kernel's MAX_TAIL_CALL_CNT: a chain of at most this many tail calls. */
 export const MAX_TAIL_CALLS = 33;

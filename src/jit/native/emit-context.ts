@@ -1,0 +1,214 @@
+// What every emitter of the native helper library shares: the assembler, how this process finds its CPU
+// number, the process-private data block, and small building blocks (spin locks, byte copies, the
+// per-CPU slot) that several map types and helpers use.
+//
+// The library is generated per process: it holds absolute addresses of that process's private block and
+// vDSO, which differ between processes. Map regions are reached only through the arguments of each call.
+
+import { Asm, M, type Label } from "./asm.js";
+import { Cond } from "../x64/assembler/conditions.js";
+import { RAX, RCX, RDX, RDI, RSI } from "../x64/assembler/registers.js";
+
+/** How generated code learns the current CPU; `fixed` makes per-CPU behaviour reproducible in tests. */
+export type CpuSource =
+  | { readonly kind: "fixed"; readonly cpu: number }
+  | { readonly kind: "rseq"; readonly offset: number }
+  | { readonly kind: "rdpid" }
+  | { readonly kind: "rdtscp" };
+
+/**
+ * The process-private block (MADV_WIPEONFORK, so a forked child starts from zeros and recomputes):
+ *   0x00 u32 tgid     getpid() once known, 0 before
+ *   0x08 u64 prandom  xorshift state of bpf_get_prandom_u32 (seeded from the TSC when 0)
+ *   0x10 u64 abort    set by a poisoned instruction: its message number + 1 (the caller reads and clears it)
+ */
+export const PrivateBlock = { tgid: 0x00, prandom: 0x08, abort: 0x10, size: 0x40 } as const;
+
+export interface EmitContext {
+  readonly a: Asm;
+  readonly cpu: CpuSource;
+  /** Address of the process-private block. */
+  readonly privateBlock: bigint;
+  /** __vdso_clock_gettime of this process, or undefined (then clock_gettime is a system call). */
+  readonly clockGettime: bigint | undefined;
+  /** See ProcessFacts.tidOffset. */
+  readonly tidOffset: number | undefined;
+}
+
+/** Attempts to take a map lock before giving up with -EBUSY (a holder that died must not hang callers). */
+export const MAX_SPINS = 1 << 22;
+
+/**
+ * Takes the lock word at [base + disp] (0 free, 1 held; see src/maps/spinlock.ts): `lock cmpxchg`, then
+ * read-only spinning with `pause` until it looks free. Jumps to `busy` after MAX_SPINS attempts. Uses
+ * eax, `one` and `counter`.
+ */
+export function emitLock(a: Asm, base: number, disp: number, one: number, counter: number, busy: Label): void {
+  const taken = a.label();
+  const spin = a.label();
+  a.li(one, 1);
+  a.li(RAX, 0);
+  a.lockCmpxchg(M(base, disp), one);
+  a.j(Cond.E, taken);
+  a.li(counter, MAX_SPINS);
+  a.bind(spin);
+  a.pause();
+  a.subi(counter, 1, 32);
+  a.j(Cond.E, busy);
+  a.cmpMemImm(M(base, disp), 0, 32);
+  a.j(Cond.NE, spin);
+  a.li(RAX, 0);
+  a.lockCmpxchg(M(base, disp), one);
+  a.j(Cond.NE, spin);
+  a.bind(taken);
+}
+
+/** Releases a lock word: a plain store is a release on x86. */
+export function emitUnlock(a: Asm, base: number, disp: number): void {
+  a.sti(32, M(base, disp), 0);
+}
+
+/** dst = the current CPU number. rdtscp also clobbers rcx and rdx: callers treat both as clobbered. */
+export function emitCpu(ctx: EmitContext, dst: number): void {
+  const a = ctx.a;
+  const source = ctx.cpu;
+  switch (source.kind) {
+    case "fixed":
+      a.li(dst, source.cpu);
+      return;
+    case "rseq":
+      // struct rseq { u32 cpu_id_start; u32 cpu_id; ... }: the kernel refreshes cpu_id on every return to
+      // user space after a migration.
+      a.movFromFs(32, dst, source.offset + 4);
+      return;
+    case "rdpid":
+      a.rdpid(dst);
+      a.andi(dst, 0xfff, 32);
+      return;
+    case "rdtscp":
+      a.rdtscp();
+      a.mov(dst, RCX, 32);
+      a.andi(dst, 0xfff, 32);
+  }
+}
+
+/**
+ * cpu folded into [0, ncpus) (bpf-map.ts cpuSlot): `cpu` is replaced by its slot. ncpus is a register.
+ * Uses rax and rdx when it must divide.
+ */
+export function emitCpuSlot(a: Asm, cpu: number, ncpus: number): void {
+  const inRange = a.label();
+  a.cmp(cpu, ncpus, 32);
+  a.j(Cond.B, inRange);
+  a.mov(RAX, cpu, 32);
+  a.li(RDX, 0);
+  a.div(ncpus, 32);
+  a.mov(cpu, RDX, 32);
+  a.bind(inRange);
+}
+
+/**
+ * Internal routines every part uses, with the registers they touch:
+ *   copy_bytes(rdi dst, rsi src, rdx len)        clobbers rax, rcx, rdx, rdi, rsi
+ *   zero_bytes(rdi dst, rdx len)                 clobbers rax, rcx, rdx, rdi
+ *   equal_bytes(rdi a, rsi b, rdx len) -> ZF=1 when equal; clobbers rax, rcx, rdx, rdi, rsi
+ */
+export function emitByteRoutines(a: Asm): void {
+  // Small copies word by word (most keys and values are a few words); large ones with rep movsb.
+  a.fn("copy_bytes");
+  {
+    const large = a.label();
+    const words = a.label();
+    const tail = a.label();
+    const bytes = a.label();
+    const done = a.label();
+    a.cmpi(RDX, 256);
+    a.j(Cond.AE, large);
+    a.bind(words);
+    a.cmpi(RDX, 8);
+    a.j(Cond.B, tail);
+    a.ld(64, RAX, M(RSI));
+    a.st(64, M(RDI), RAX);
+    a.addi(RSI, 8);
+    a.addi(RDI, 8);
+    a.subi(RDX, 8);
+    a.jmp(words);
+    a.bind(tail);
+    a.test(RDX, RDX);
+    a.j(Cond.E, done);
+    a.bind(bytes);
+    a.ld(8, RAX, M(RSI));
+    a.st(8, M(RDI), RAX);
+    a.addi(RSI, 1);
+    a.addi(RDI, 1);
+    a.subi(RDX, 1);
+    a.j(Cond.NE, bytes);
+    a.bind(done);
+    a.ret();
+    a.bind(large);
+    a.mov(RCX, RDX);
+    a.repMovsb();
+    a.ret();
+  }
+
+  a.fn("zero_bytes");
+  {
+    const words = a.label();
+    const tail = a.label();
+    const bytes = a.label();
+    const done = a.label();
+    a.li(RAX, 0);
+    a.bind(words);
+    a.cmpi(RDX, 8);
+    a.j(Cond.B, tail);
+    a.st(64, M(RDI), RAX);
+    a.addi(RDI, 8);
+    a.subi(RDX, 8);
+    a.jmp(words);
+    a.bind(tail);
+    a.test(RDX, RDX);
+    a.j(Cond.E, done);
+    a.bind(bytes);
+    a.st(8, M(RDI), RAX);
+    a.addi(RDI, 1);
+    a.subi(RDX, 1);
+    a.j(Cond.NE, bytes);
+    a.bind(done);
+    a.ret();
+  }
+
+  a.fn("equal_bytes");
+  {
+    const words = a.label();
+    const tail = a.label();
+    const bytes = a.label();
+    const equal = a.label();
+    const differ = a.label();
+    a.bind(words);
+    a.cmpi(RDX, 8);
+    a.j(Cond.B, tail);
+    a.ld(64, RAX, M(RDI));
+    a.cmpm(RAX, M(RSI));
+    a.j(Cond.NE, differ);
+    a.addi(RDI, 8);
+    a.addi(RSI, 8);
+    a.subi(RDX, 8);
+    a.jmp(words);
+    a.bind(tail);
+    a.test(RDX, RDX);
+    a.j(Cond.E, equal);
+    a.bind(bytes);
+    a.ld(8, RAX, M(RDI));
+    a.ld(8, RCX, M(RSI));
+    a.cmp(RAX, RCX, 32);
+    a.j(Cond.NE, differ);
+    a.addi(RDI, 1);
+    a.addi(RSI, 1);
+    a.subi(RDX, 1);
+    a.j(Cond.NE, bytes);
+    a.bind(equal);
+    a.cmp(RAX, RAX); // ZF = 1
+    a.bind(differ);
+    a.ret();
+  }
+}
