@@ -53,3 +53,17 @@ export function driverLoop(entry: bigint): NativeRegion {
   ret(buf);
   return loadCode(buf.toBytes());
 }
+
+/** Helper ids the JIT engine of `vm exec` provides until native helpers exist: the conformance suite's 5. */
+export const STAND_IN_HELPER_IDS: readonly number[] = [5];
+
+let standIns: Map<number, bigint> | undefined;
+
+/**
+ * Native stand-ins for the helpers in STAND_IN_HELPER_IDS, each returning 0, made once per process and
+ * never freed (code that was compiled against them may still call them).
+ */
+export function standInHelpers(): ReadonlyMap<number, bigint> {
+  standIns ??= new Map(STAND_IN_HELPER_IDS.map((id) => [id, constantFunction(0n).address]));
+  return standIns;
+}

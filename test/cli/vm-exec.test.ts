@@ -59,7 +59,7 @@ test("--batch runs one program per line, reporting errors in place", () => {
 test("an unknown engine or option is a usage error with status 2", () => {
   const engine = runCli(["vm", "exec", "--engine", "wasm"], hex(EXIT));
   assert.equal(engine.status, 2);
-  assert.match(engine.stderr, /^bpftime: unknown engine 'wasm' \(available: interp\)\n$/);
+  assert.match(engine.stderr, /^bpftime: unknown engine 'wasm' \(available: interp, jit\)\n$/);
   const option = runCli(["vm", "exec", "--frobnicate"], hex(EXIT));
   assert.equal(option.status, 2);
   assert.equal(option.stderr.split("\n").length, 2);
