@@ -11,7 +11,7 @@ import { readObjectFile } from "../../src/object/object-file.js";
 import { mapTypeName, progTypeName } from "../../src/object/type-names.js";
 import { examplePath } from "../support/examples.js";
 
-const FIXTURES = ["features.bpf.o", "legacy_maps.bpf.o", "malloc.bpf.o"];
+const FIXTURES = ["features.bpf.o", "legacy_maps.bpf.o", "malloc.bpf.o", "funclatency.bpf.o", "bashreadline.bpf.o"];
 
 function skipReason(): string | undefined {
   if (spawnSync("bpftool", ["version"]).status !== 0) return "bpftool is not installed (apt-get install bpftool)";
