@@ -415,6 +415,11 @@ export class X64Writer {
     this.u32(value);
   }
 
+  /** imul dst, src (64-bit, low half of the product). */
+  imul(dst: Reg, src: Reg | Memory): void {
+    this.modrm({ w: true, opcode: [0x0f, 0xaf], reg: dst, rm: src });
+  }
+
   /** lock cmpxchg [m], src (compares with rax). */
   lockCmpxchg(m: Memory, src: Reg): void {
     this.modrm({ prefixes: [0xf0], w: true, opcode: [0x0f, 0xb1], reg: src, rm: m });

@@ -56,7 +56,17 @@ export interface ProloguePlan {
   readonly returnsIntoTrampoline: boolean;
 }
 
-const ENDS_BLOCK = new Set(["jump-relative", "jump-indirect", "return", "trap"]);
+/** The instructions after which execution never falls through, as a user would name them. */
+const ENDS_BLOCK: ReadonlyMap<string, string> = new Map([
+  ["jump-relative", "a jmp"],
+  ["jump-indirect", "an indirect jmp"],
+  ["return", "a ret"],
+  ["trap", "a ud2/hlt"],
+]);
+
+function bytes(count: number): string {
+  return count === 1 ? "1 byte" : `${count} bytes`;
+}
 
 function refuseInstruction(code: FunctionCode, instruction: X86Instruction, patchEnd: number, options: PlanOptions): void {
   const at = `function ${code.name}: +${hex(instruction.offset)}`;
@@ -113,8 +123,8 @@ export function planPrologue(code: FunctionCode, options: PlanOptions = {}): Pro
   const start = patchStart(code, options);
   const needed = start + patchSize;
   if (code.size !== undefined && code.size < needed) {
-    const what = start === 0 ? `it is ${code.size} bytes` : `it has ${Math.max(code.size - start, 0)} bytes after +${hex(start)}`;
-    throw new HookError("HOOK_TOO_SHORT", `function ${code.name}: too short to patch: ${what}, a jmp rel32 needs ${patchSize}`);
+    const what = start === 0 ? `it is ${bytes(code.size)}` : `it has ${bytes(Math.max(code.size - start, 0))} after +${hex(start)}`;
+    throw new HookError("HOOK_TOO_SHORT", `function ${code.name}: too short to patch: ${what}, a jmp rel32 needs ${bytes(patchSize)}`);
   }
 
   const swept = sweepFunction(code);
@@ -142,11 +152,12 @@ export function planPrologue(code: FunctionCode, options: PlanOptions = {}): Pro
       if (end >= needed) fallsThrough = false;
       else returnsIntoTrampoline = true;
     }
-    if (ENDS_BLOCK.has(instruction.flow)) {
+    const ending = ENDS_BLOCK.get(instruction.flow);
+    if (ending !== undefined) {
       if (end < needed) {
         throw new HookError(
           "HOOK_TOO_SHORT",
-          `function ${code.name}: too short to patch: it ends at +${hex(end)} (${instruction.flow} at +${hex(instruction.offset)}), a jmp rel32 needs ${patchSize} bytes from +${hex(start)}`,
+          `function ${code.name}: too short to patch: it ends at +${hex(end)} (${ending} at +${hex(instruction.offset)}), a jmp rel32 needs ${bytes(patchSize)} from +${hex(start)}`,
         );
       }
       fallsThrough = false;

@@ -54,9 +54,12 @@ export const FRAME_SIZE_BYTES = 16;
 export const FRAME_RETURN = 0;
 export const FRAME_LOCATION = 8;
 
-/** The multiplier of the thread-key hash (Fibonacci hashing; odd, so it permutes). As imul sign-extends it. */
-const HASH_MULTIPLIER_IMM32 = 0x9e3779b1 | 0;
-const HASH_MULTIPLIER = BigInt.asUintN(64, BigInt(HASH_MULTIPLIER_IMM32));
+/**
+ * The multiplier of the thread-key hash: 2^64 / golden ratio (Fibonacci hashing), whose top product bits mix
+ * every key bit. (A 32-bit imul constant would not: thread pointers 8 MiB apart would land in neighbouring
+ * slots.)
+ */
+const HASH_MULTIPLIER = 0x9e3779b97f4a7c15n;
 
 export function threadStackTableSize(config: Pick<ThreadStackConfig, "slotCountLog2" | "slotSizeLog2">): number {
   return 2 ** (config.slotCountLog2 + config.slotSizeLog2);
@@ -105,8 +108,8 @@ export function emitFindThreadSlot(w: X64Writer, config: ThreadStackConfig, clai
   const found = w.label();
   const next = w.label();
   emitThreadKey(w, config, Reg.r8, notFound);
-  w.mov(Reg.rcx, Reg.r8);
-  w.imulImm(Reg.rcx, Reg.rcx, HASH_MULTIPLIER_IMM32);
+  w.movImm(Reg.rcx, HASH_MULTIPLIER);
+  w.imul(Reg.rcx, Reg.r8);
   w.shr(Reg.rcx, 64 - config.slotCountLog2);
   w.movImm(Reg.rdx, BigInt(config.maxProbes));
   w.movImm(Reg.r9, config.address);

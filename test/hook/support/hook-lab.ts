@@ -35,6 +35,8 @@ export interface LabHookOptions extends PlanOptions {
   readonly slice?: Partial<Pick<HookSliceOptions, "vectors" | "restoreFlags" | "override">>;
   /** Give the slice a return stub (default true at the entry). */
   readonly returnProbes?: boolean;
+  /** A thread stack table other than the lab's. */
+  readonly threadStacks?: ThreadStackConfig;
 }
 
 export class HookLab {
@@ -50,6 +52,14 @@ export class HookLab {
     this.next = this.base;
     const tableSize = threadStackTableSize(DEFAULT_THREAD_STACK_SHAPE);
     this.threadStacks = { address: this.alloc(tableSize, 64), key, ...DEFAULT_THREAD_STACK_SHAPE };
+  }
+
+  /** A zeroed thread stack table of the given shape. */
+  threadStackTable(shape: Pick<ThreadStackConfig, "slotCountLog2" | "slotSizeLog2" | "maxProbes">, key: ThreadKeySource): ThreadStackConfig {
+    const size = threadStackTableSize(shape);
+    const address = this.alloc(size, 64);
+    nativeBytes(address, size).fill(0);
+    return { address, key, ...shape };
   }
 
   alloc(size: number, alignment = 16): bigint {
@@ -115,7 +125,7 @@ export class HookLab {
       plan,
       probeOffset: options.offset ?? 0,
       control,
-      ...(withReturn ? { threadStacks: this.threadStacks } : {}),
+      ...(withReturn ? { threadStacks: options.threadStacks ?? this.threadStacks } : {}),
       ...options.slice,
     });
     if (slice.bytes.length > 4096) throw new Error("hook slice larger than reserved");

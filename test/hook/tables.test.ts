@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { findGapNear, parseMappedRanges } from "../../src/hook/placement.js";
+import { Invocation, PT_REGS_SIZE, PtRegs } from "../../src/hook/trampoline/frame-layout.js";
+import { decodeProgramTable, encodeProgramTable, programTableSize } from "../../src/hook/trampoline/program-table.js";
+import {
+  compactThreadStacks,
+  readThreadStacks,
+  threadSlotIndex,
+  threadStackDepth,
+  threadStackTableSize,
+} from "../../src/hook/trampoline/thread-stacks.js";
+
+test("frame layout: pt_regs is the kernel's 21 u64 fields and the record follows it", () => {
+  const order = ["r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx", "rdx", "rsi", "rdi", "orig_rax", "rip", "cs", "eflags", "rsp", "ss"] as const;
+  order.forEach((name, i) => assert.equal(PtRegs[name], i * 8, name));
+  assert.equal(PT_REGS_SIZE, 168);
+  assert.equal(Invocation.overrideFlag, PT_REGS_SIZE);
+});
+
+test("program table: count then {entry, cookie} pairs", () => {
+  const programs = [
+    { entry: 0x7f0000001000n, cookie: 1n },
+    { entry: 0x7f0000002000n, cookie: 0xffffffffffffffffn },
+  ];
+  const bytes = encodeProgramTable(programs);
+  assert.equal(bytes.length, programTableSize(2));
+  assert.equal(new DataView(bytes.buffer).getBigUint64(0, true), 2n);
+  assert.equal(new DataView(bytes.buffer).getBigUint64(16, true), 1n);
+  assert.deepEqual(decodeProgramTable(bytes), programs);
+  assert.deepEqual(decodeProgramTable(encodeProgramTable([])), []);
+});
+
+const SHAPE = { slotCountLog2: 4, slotSizeLog2: 6, maxProbes: 4 } as const;
+
+function slotWith(table: Uint8Array, index: number, key: bigint, frames: [bigint, bigint][]): void {
+  const view = new DataView(table.buffer);
+  const base = index * 64;
+  view.setBigUint64(base, key, true);
+  view.setBigUint64(base + 8, BigInt(frames.length), true);
+  frames.forEach(([ret, location], f) => {
+    view.setBigUint64(base + 16 + f * 16, ret, true);
+    view.setBigUint64(base + 24 + f * 16, location, true);
+  });
+}
+
+test("thread stacks: sizes, hash and reading the table back", () => {
+  assert.equal(threadStackTableSize(SHAPE), 16 * 64);
+  assert.equal(threadStackDepth(SHAPE), 3);
+  assert.equal(threadStackDepth({ slotSizeLog2: 10 }), 63);
+  // Thread pointers of glibc threads lie 8 MiB + a guard page apart; they must spread over the slots.
+  const indexes = new Set<number>();
+  for (let i = 0n; i < 16n; i++) indexes.add(threadSlotIndex(0x7f0000000000n + i * 0x801000n, 10));
+  assert.ok(indexes.size >= 15, `16 threads use ${indexes.size} distinct slots`);
+  const table = new Uint8Array(threadStackTableSize(SHAPE));
+  slotWith(table, 3, 0x7f00001000n, [[0x401000n, 0x7ffe0000n]]);
+  slotWith(table, 9, 0x7f00002000n, []);
+  const slots = readThreadStacks(table, SHAPE);
+  assert.deepEqual(slots.map((s) => [s.index, s.key, s.frames.length]), [[3, 0x7f00001000n, 1], [9, 0x7f00002000n, 0]]);
+  assert.deepEqual(slots[0]!.frames[0], { returnAddress: 0x401000n, location: 0x7ffe0000n });
+});
+
+test("thread stacks: compaction frees idle slots and puts live ones where a probe finds them", () => {
+  const table = new Uint8Array(threadStackTableSize(SHAPE));
+  const live = 0x7f00003000n;
+  const home = threadSlotIndex(live, SHAPE.slotCountLog2);
+  // Idle threads took the live thread's home slot and the one after it.
+  slotWith(table, home, 0x7f00004000n, []);
+  slotWith(table, (home + 1) % 16, 0x7f00005000n, []);
+  slotWith(table, (home + 2) % 16, live, [[0x401234n, 0x7ffd0000n]]);
+  const compacted = compactThreadStacks(table, SHAPE);
+  const slots = readThreadStacks(compacted, SHAPE);
+  assert.equal(slots.length, 1);
+  assert.equal(slots[0]!.index, home);
+  assert.equal(slots[0]!.key, live);
+  assert.deepEqual(slots[0]!.frames, [{ returnAddress: 0x401234n, location: 0x7ffd0000n }]);
+});
+
+test("placement: the nearest free, aligned gap within reach", () => {
+  const maps = [
+    "555555554000-555555556000 r--p 00000000 08:01 1 /usr/bin/victim",
+    "7ffff7dd0000-7ffff7f00000 r-xp 00000000 08:01 2 /usr/lib/libc.so.6",
+    "7ffff7f00000-7ffff7f10000 rw-p 00000000 00:00 0",
+    "7ffffffde000-7ffffffff000 rw-p 00000000 00:00 0 [stack]",
+  ].join("\n");
+  const ranges = parseMappedRanges(maps);
+  assert.equal(ranges.length, 4);
+  const libc = 0x7ffff7dd1000n;
+  const below = findGapNear(ranges, libc, 0x10000n);
+  assert.equal(below, 0x7ffff7dd0000n - 0x10000n, "right below libc");
+  const tight = findGapNear(ranges, libc, 0x10000n, { reach: 0x100n });
+  assert.equal(tight, undefined);
+  // A region that cannot sit below the lowest address goes above.
+  const low = findGapNear([{ start: 0x10000n, end: 0x20000n }], 0x10000n, 0x1000n);
+  assert.equal(low, 0x20000n);
+  const gap = findGapNear(ranges, 0x555555555000n, 0x3000n, { alignment: 0x10000n })!;
+  assert.equal(gap % 0x10000n, 0n);
+  for (const r of ranges) assert.ok(gap + 0x3000n <= r.start || gap >= r.end, "no overlap");
+});
