@@ -5,7 +5,7 @@
 import { CodeBuffer } from "./x64/assembler/code-buffer.js";
 import { AluOp, aluRI, testRR } from "./x64/assembler/arithmetic.js";
 import { Cond } from "./x64/assembler/conditions.js";
-import { callR, pop, push, ret } from "./x64/assembler/control.js";
+import { callR, endbr64, pop, push, ret } from "./x64/assembler/control.js";
 import { bind, jccLabel, Label } from "./x64/assembler/labels.js";
 import { loadConstant, movabs, movRR } from "./x64/assembler/moves.js";
 import { R12, R13, R14, RBX, RDI, RDX, RSI, RSP } from "./x64/assembler/registers.js";
@@ -17,6 +17,7 @@ const halves = (value: bigint): [number, number] => [Number(BigInt.asIntN(32, va
 export function constantFunction(value: bigint): NativeRegion {
   const buf = new CodeBuffer(16);
   const [lo, hi] = halves(value);
+  endbr64(buf);
   loadConstant(buf, 0, lo, hi);
   ret(buf);
   return loadCode(buf.toBytes());
@@ -29,6 +30,7 @@ export function constantFunction(value: bigint): NativeRegion {
 export function driverLoop(entry: bigint): NativeRegion {
   const buf = new CodeBuffer(64);
   const saved = [RBX, R12, R13, R14];
+  endbr64(buf);
   for (const reg of saved) push(buf, reg);
   aluRI(buf, AluOp.Sub, 64, RSP, 8); // four pushes leave rsp 8 off the 16-byte alignment calls need
   movRR(buf, 64, RBX, RDI);

@@ -228,3 +228,13 @@ test("the interpreter and the JIT agree on a helper's view of the arguments", ()
   const program = assemble("mov %r1, 3\n mov %r2, 5\n mov %r3, 7\n mov %r4, 11\n mov %r5, 13\n call 7\n exit");
   assert.equal(run(program, { helpers: new Map([[7, weightedSumHelper()]]) }), runProgram(program, undefined, { helpers: registry }));
 });
+
+test("checked mode starts every run with a zeroed stack, like the interpreter", () => {
+  const jit = JitProgram.compile(assemble("ldxdw %r0, [%r10-16]\n stdw [%r10-16], 77\n exit"), { checked: true });
+  try {
+    assert.equal(jit.run(), 0n);
+    assert.equal(jit.run(), 0n);
+  } finally {
+    jit.dispose();
+  }
+});

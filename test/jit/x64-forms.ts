@@ -22,6 +22,7 @@ import {
   nop,
   pop,
   push,
+  repStosq,
   ret,
   ud2,
 } from "../../src/jit/x64/assembler/control.js";
@@ -247,5 +248,6 @@ export function formCases(): FormCase[] {
   add("mfence", mfence);
   add("int3", int3);
   add("ud2", ud2);
+  add("rep stosq", repStosq);
   return cases;
 }

@@ -110,3 +110,10 @@ function rel8(displacement: number): number {
   if (displacement < -128 || displacement > 127) throw new RangeError(`rel8 displacement ${displacement} is out of range`);
   return displacement & 0xff;
 }
+
+/** `rep stosq`: stores rax at [rdi] rcx times, advancing rdi (the direction flag is clear in the ABI). */
+export function repStosq(buf: CodeBuffer): void {
+  buf.byte(0xf3);
+  buf.byte(0x48);
+  buf.byte(0xab);
+}

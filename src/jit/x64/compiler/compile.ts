@@ -13,6 +13,7 @@ import { emitJump } from "./jumps.js";
 import { emitAtomic, emitLoad, emitStore } from "./memory.js";
 import { emitWrapper } from "./prologue.js";
 import { BPF_TO_X64 } from "./register-map.js";
+import { endbr64 } from "../assembler/control.js";
 import { lea, loadConstant } from "../assembler/moves.js";
 import { NO_INDEX, RIP } from "../assembler/registers.js";
 
@@ -125,8 +126,14 @@ export function relocateHelperTable(compiled: CompiledCode, view: DataView, base
 function emitBody(e: Emitter): void {
   const program = e.program;
   const buf = e.buf;
+  const addressTaken = e.shape.addressTaken;
+  let nextTaken = 0;
   for (let pc = 0; pc < program.length; pc++) {
     e.offsets[pc] = buf.length;
+    if (addressTaken[nextTaken] === pc) {
+      endbr64(buf); // a callx target
+      nextTaken++;
+    }
     const ins = program[pc]!;
     switch (op.insnClass(ins.code)) {
       case op.BPF_ALU:

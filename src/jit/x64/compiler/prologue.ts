@@ -1,8 +1,8 @@
 // The fixed code around the program body:
 //
 //   entry:       save callee-saved registers, reserve the frame, r12 = frame base, zero the tail-call
-//                count (checked mode: load the budget and the input bounds), zero the registers the
-//                program did not get as arguments (the interpreter starts them at 0)
+//                count (checked mode: load the budget and the input bounds, zero the stack), zero the
+//                registers the program did not get as arguments (the interpreter starts them at 0)
 //   tail entry:  r10 = top of the eBPF stack; `call body` (every eBPF exit is a `ret`, so the main
 //                function returns here like any subprogram); then the epilogue restores and returns
 //   fault:       checked mode: record the fault in the status block, unwind to the frame base, epilogue
@@ -12,8 +12,8 @@
 // which reuses the frame, so a chain of tail calls never grows the native stack.
 
 import { AluOp, aluRI } from "../assembler/arithmetic.js";
-import { callRel32, jmpRel32, pop, push, ret } from "../assembler/control.js";
-import { lea, loadConstant, movabs, movMI, movMR, movRM, movRR, cmov } from "../assembler/moves.js";
+import { callRel32, endbr64, jmpRel32, pop, push, repStosq, ret } from "../assembler/control.js";
+import { cmov, lea, loadConstant, movabs, movMI, movMR, movR32I, movRM, movRR } from "../assembler/moves.js";
 import { Cond } from "../assembler/conditions.js";
 import { R10, R11, R12, R13, R14, R15, R8, R9, RAX, RBP, RBX, RCX, RDI, RDX, RSI, RSP } from "../assembler/registers.js";
 import type { Emitter } from "./emitter.js";
@@ -23,9 +23,11 @@ import {
   HEADER_BUDGET,
   HEADER_MAY_GOTO,
   HEADER_MEMORY_BASE,
+  HEADER_SIZE,
   HEADER_TAIL_CALLS,
   MAX_MAY_GOTO,
   memoryLimitSlot,
+  STACK_BYTES,
   STACK_TOP,
   STATUS_ADDRESS,
   STATUS_BUDGET,
@@ -48,6 +50,8 @@ function halves(value: bigint): [number, number] {
 export function emitWrapper(e: Emitter): WrapperOffsets {
   const buf = e.buf;
   const m = e.m;
+  // Entry points are indirect-branch targets: landing pads for CPUs enforcing CET (a nop elsewhere).
+  endbr64(buf);
   for (const reg of SAVED) push(buf, reg);
   aluRI(buf, AluOp.Sub, 64, RSP, FRAME_BYTES);
   movRR(buf, 64, FRAME, RSP);
@@ -63,6 +67,7 @@ export function emitWrapper(e: Emitter): WrapperOffsets {
   for (const reg of [RAX, RDX, RCX, R8, RBX, R13, R14, R15]) loadConstant(buf, reg, 0, 0);
 
   const tailEntry = buf.length;
+  endbr64(buf);
   m.base = FRAME;
   m.disp = STACK_TOP;
   lea(buf, 64, RBP, m);
@@ -90,15 +95,28 @@ export function emitWrapper(e: Emitter): WrapperOffsets {
     jmpRel32(buf, epilogue);
   }
   e.missingHelperStub = buf.length;
+  endbr64(buf);
   loadConstant(buf, RAX, 0, 0);
   ret(buf);
   return { tailEntry, bodyCallAt };
 }
 
-/** Budget from the status block; input base and per-size valid-offset counts from r1/r2. */
+/**
+ * Budget from the status block; input base and per-size valid-offset counts from r1/r2; a zeroed eBPF
+ * stack, so a program reading stack it never wrote sees 0 as in the interpreter, not native garbage.
+ */
 function emitCheckedSetUp(e: Emitter, statusAddress: bigint): void {
   const buf = e.buf;
   const m = e.m;
+  movRR(buf, 64, R9, RDI);
+  m.base = FRAME;
+  m.index = -1;
+  m.disp = HEADER_SIZE;
+  lea(buf, 64, RDI, m);
+  movR32I(buf, RCX, STACK_BYTES / 8);
+  loadConstant(buf, RAX, 0, 0);
+  repStosq(buf);
+  movRR(buf, 64, RDI, R9);
   const [lo, hi] = halves(statusAddress);
   movabs(buf, R11, lo, hi);
   m.base = R11;
