@@ -226,6 +226,30 @@ describe("in-process hooks", { skip }, () => {
     unhook(deep);
   });
 
+  it("uretprobe after longjmp: abandoned frames are dropped, the outer return still found", () => {
+    const catcher = lib.func("long catcher(long)");
+    const returns = { catcher: lab.cell(), thrower: lab.cell() };
+    const hookedCatcher = hook("catcher");
+    const hookedThrower = hook("thrower");
+    hookedCatcher.setReturnPrograms([{ entry: countingProgram(lab, returns.catcher), cookie: 0n }]);
+    hookedThrower.setReturnPrograms([{ entry: countingProgram(lab, returns.thrower), cookie: 0n }]);
+    for (let i = 0; i < 5; i++) assert.equal(catcher(3), 77);
+    assert.equal(lab.u64(returns.catcher), 5n);
+    assert.equal(lab.u64(returns.thrower), 0n, "no thrower frame ever returned");
+    unhook(hookedThrower);
+    unhook(hookedCatcher);
+  });
+
+  it("uretprobe across fork: parent and child each return through their own copy of the frames", () => {
+    const forkTest = lib.func("long fork_test(long)");
+    const returns = lab.cell();
+    const installed = hook("forked_value");
+    installed.setReturnPrograms([{ entry: countingProgram(lab, returns), cookie: 0n }]);
+    assert.equal(forkTest(5), 5 + 42, "the child exited 42: its forked_value returned 1005");
+    assert.equal(lab.u64(returns), 1n, "the child's count went to its own memory");
+    unhook(installed);
+  });
+
   it("registers, vector registers and flags survive programs that clobber them", () => {
     const mix8 = lib.func("double mix8(double, double, double, double, double, double, double, double)");
     const half = lib.func("double half(double)");

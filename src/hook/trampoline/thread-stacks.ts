@@ -5,7 +5,7 @@
 // attach. The key is the thread pointer: the fs base, read with `rdfsbase` where the kernel enables
 // FSGSBASE (Linux >= 5.9 on CPUs that have it; reported as HWCAP2_FSGSBASE), or else `mov fs:[0]`, which
 // the x86-64 TLS ABI defines as the thread pointer itself (glibc and musl both follow it). Every live
-// thread has a distinct one. The key indexes a fixed-size open-addressing table in shared memory:
+// thread has a distinct one. The key indexes a fixed-size open-addressing table in the target's memory:
 //
 //   slot (2^slotSizeLog2 bytes):  +0 key (0 = free)   +8 depth   +16 frames[depth capacity] {return, location}
 //
@@ -17,12 +17,19 @@
 // more live threads than probes can place (table full), a thread with no TLS (key 0), a recursion deeper
 // than a slot holds. Slots of exited threads are reused when a new thread gets the same thread pointer
 // (glibc reuses thread stacks); otherwise they stay taken until the control plane, with every thread stopped
-// outside the stubs, calls `compactThreadStacks`.
+// outside the stubs, calls `compactThreadStacks`. A thread that exits inside a hooked call (pthread_exit,
+// cancellation) leaves its frames behind; they are never matched again but keep using the slot's room.
 //
-// Each frame remembers where its return address lived. On return the stub drops frames deeper than its own
-// (left behind by longjmp or by a thread that exited inside a hooked call) and takes the one whose location
-// matches. If none matches (stack switching, or two threads sharing a thread pointer) the real return address
-// is lost and the stub executes ud2 — the case in which the kernel's uretprobes send SIGSEGV.
+// Each frame remembers where its return address lived. On return the stub takes the topmost frame whose
+// location is the slot it returned through and drops the frames above it: frames abandoned by longjmp, or
+// pushed by a vfork/posix_spawn child (it shares the parent's memory and thread pointer) that then called
+// execve. If no frame matches (a coroutine switched stacks, or two live threads share a thread pointer) the
+// real return address is lost and the stub executes ud2 — the case in which the kernel's uretprobes send
+// SIGSEGV.
+//
+// The table must live in memory private to each target process (MAP_PRIVATE | MAP_ANONYMOUS), never in
+// the shared session arena: after fork() the child's thread has the parent thread's thread pointer and a copy
+// of its stack, so it needs a copy of the parent's frames, not the same ones.
 
 import { Cond, type Label, mem, Reg, rip, type X64Writer } from "../emit/x64-writer.js";
 
@@ -165,8 +172,8 @@ export function emitPushReturnAddress(w: X64Writer, config: ThreadStackConfig, b
 }
 
 /**
- * Return side: pops the frame whose location is rbx + `locationOffset` (dropping deeper, stale frames) and
- * leaves the real return address in rdx. Jumps to `lost` when there is no such frame.
+ * Return side: pops the topmost frame whose location is rbx + `locationOffset` (with the stale frames above
+ * it) and leaves the real return address in rdx. Jumps to `lost` when there is no such frame.
  * Clobbers rax, rcx, rdx, rsi, r8, r9 and the flags.
  */
 export function emitPopReturnAddress(w: X64Writer, config: ThreadStackConfig, locationOffset: number, lost: Label): void {
@@ -181,8 +188,7 @@ export function emitPopReturnAddress(w: X64Writer, config: ThreadStackConfig, lo
   w.shl(Reg.rcx, 4);
   w.alu("add", Reg.rcx, Reg.rsi);
   w.alu("cmp", mem(Reg.rcx, SLOT_FRAMES + FRAME_LOCATION), Reg.rdx);
-  w.jcc(Cond.b, search); // a deeper frame, abandoned by longjmp or an exited thread
-  w.jcc(Cond.ne, lost); // a frame above ours: ours is missing
+  w.jcc(Cond.ne, search);
   w.load(Reg.rdx, mem(Reg.rcx, SLOT_FRAMES + FRAME_RETURN));
   // Read the frame before publishing the smaller depth, for the same signal-safety reason as the push.
   w.store(mem(Reg.rsi, SLOT_DEPTH), Reg.rax);

@@ -1,6 +1,9 @@
 // Installs hooks into this process: one RWX region near the victim library holds the hook slices, program
 // tables and their slots, the thread stack table, test programs and the counters they write. The generated
 // code is the same a remote injector would write; only the way bytes reach memory differs.
+//
+// Code and data live in separate halves of the region: a store to a page the CPU is executing from is
+// treated as self-modifying code and flushes the pipeline (it made a counting program cost ~40 ns).
 
 import { readFileSync } from "node:fs";
 import { X64Writer } from "../../../src/hook/emit/x64-writer.js";
@@ -20,6 +23,11 @@ import { DEFAULT_THREAD_STACK_SHAPE, type ThreadStackConfig, type ThreadKeySourc
 import { mapExecutableAt, nativeBytes, writeCode } from "./local-process.js";
 
 const REGION_SIZE = 8 << 20;
+
+function alignUp(value: bigint, alignment: number): bigint {
+  const a = BigInt(alignment);
+  return ((value + a - 1n) / a) * a;
+}
 
 export interface InstalledHook {
   readonly plan: ProloguePlan;
@@ -41,7 +49,8 @@ export interface LabHookOptions extends PlanOptions {
 
 export class HookLab {
   readonly base: bigint;
-  private next: bigint;
+  private nextCode: bigint;
+  private nextData: bigint;
   readonly threadStacks: ThreadStackConfig;
 
   constructor(near: bigint, key: ThreadKeySource) {
@@ -49,24 +58,31 @@ export class HookLab {
     const gap = findGapNear(ranges, near, BigInt(REGION_SIZE), { alignment: 0x10000n });
     if (gap === undefined) throw new Error("no free region within ±2 GB of the victim library");
     this.base = mapExecutableAt(gap, REGION_SIZE);
-    this.next = this.base;
+    this.nextCode = this.base;
+    this.nextData = this.base + BigInt(REGION_SIZE / 2);
     const tableSize = threadStackTableSize(DEFAULT_THREAD_STACK_SHAPE);
-    this.threadStacks = { address: this.alloc(tableSize, 64), key, ...DEFAULT_THREAD_STACK_SHAPE };
+    this.threadStacks = { address: this.allocData(tableSize, 64), key, ...DEFAULT_THREAD_STACK_SHAPE };
   }
 
   /** A zeroed thread stack table of the given shape. */
   threadStackTable(shape: Pick<ThreadStackConfig, "slotCountLog2" | "slotSizeLog2" | "maxProbes">, key: ThreadKeySource): ThreadStackConfig {
     const size = threadStackTableSize(shape);
-    const address = this.alloc(size, 64);
+    const address = this.allocData(size, 64);
     nativeBytes(address, size).fill(0);
     return { address, key, ...shape };
   }
 
-  alloc(size: number, alignment = 16): bigint {
-    const a = BigInt(alignment);
-    const start = ((this.next + a - 1n) / a) * a;
-    this.next = start + BigInt(size);
-    if (this.next > this.base + BigInt(REGION_SIZE)) throw new Error("hook lab region exhausted");
+  private allocCode(size: number, alignment: number): bigint {
+    const start = alignUp(this.nextCode, alignment);
+    this.nextCode = start + BigInt(size);
+    if (this.nextCode > this.base + BigInt(REGION_SIZE / 2)) throw new Error("hook lab code area exhausted");
+    return start;
+  }
+
+  private allocData(size: number, alignment: number): bigint {
+    const start = alignUp(this.nextData, alignment);
+    this.nextData = start + BigInt(size);
+    if (this.nextData > this.base + BigInt(REGION_SIZE)) throw new Error("hook lab data area exhausted");
     return start;
   }
 
@@ -88,14 +104,14 @@ export class HookLab {
 
   /** A zeroed u64 cell for programs to write. */
   cell(): bigint {
-    const address = this.alloc(8, 8);
+    const address = this.allocData(8, 8);
     this.setU64(address, 0n);
     return address;
   }
 
   /** Generates native code with `emit` and returns its address. */
   code(emit: (w: X64Writer) => void, maxSize = 512): bigint {
-    const address = this.alloc(maxSize, 16);
+    const address = this.allocCode(maxSize, 16);
     const w = new X64Writer(address);
     emit(w);
     const bytes = w.finish();
@@ -107,7 +123,7 @@ export class HookLab {
   /** Writes a program table where the stubs can read it and returns its address. */
   table(programs: readonly AttachedProgram[]): bigint {
     const table = encodeProgramTable(programs);
-    const address = this.alloc(table.length, 16);
+    const address = this.allocData(table.length, 16);
     this.write(address, table);
     return address;
   }
@@ -116,10 +132,10 @@ export class HookLab {
     const length = size ?? 64;
     const code = { name, address, bytes: nativeBytes(address, length).slice(), ...(size === undefined ? {} : { size }) };
     const plan = planPrologue(code, options);
-    const control = this.alloc(HookControl.size, 64);
+    const control = this.allocData(HookControl.size, 64);
     const atEntry = (options.offset ?? 0) === 0;
     const withReturn = options.returnProbes ?? atEntry;
-    const sliceAddress = this.alloc(4096, 64);
+    const sliceAddress = this.allocCode(4096, 64);
     const slice = buildHookSlice({
       address: sliceAddress,
       plan,

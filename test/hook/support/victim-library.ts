@@ -11,7 +11,10 @@ import { ElfFile, STT_FUNC } from "../../../src/elf/index.js";
 
 const C_SOURCE = String.raw`
 #include <pthread.h>
+#include <setjmp.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #define HOOKABLE __attribute__((noipa))
 
@@ -56,6 +59,35 @@ long run_threads(int count, long iterations) {
   long total = 0;
   for (int i = 0; i < count; i++) { pthread_join(threads[i], 0); total += workers[i].sum; }
   return total;
+}
+
+static jmp_buf thrown;
+/* Recurses n levels, then longjmps out of all of them. */
+HOOKABLE long thrower(long n) {
+  if (n == 0) longjmp(thrown, 1);
+  return thrower(n - 1) + 1;
+}
+/* Returns 77 after thrower(n) longjmps back here, abandoning n + 1 thrower frames. */
+HOOKABLE long catcher(long n) {
+  if (setjmp(thrown)) return 77;
+  thrower(n);
+  return 0;
+}
+
+/* Forks: the child returns x + 1000 from here, the parent x + the child's exit status. */
+HOOKABLE long forked_value(long x) {
+  pid_t pid = fork();
+  if (pid == 0) return x + 1000;
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return x + (WIFEXITED(status) ? WEXITSTATUS(status) : 99);
+}
+/* The child exits with 42 when forked_value returned what it should in the child. */
+long fork_test(long x) {
+  pid_t self = getpid();
+  long r = forked_value(x);
+  if (getpid() != self) _exit(r == x + 1000 ? 42 : 1);
+  return r;
 }
 
 HOOKABLE long bench_target(long x) { return x ^ 0x5a; }
