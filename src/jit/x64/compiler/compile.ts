@@ -66,7 +66,7 @@ export function compileProgram(program: readonly Insn[], options: CompileOptions
     e.helperTable = e.buf.length;
     if (bodyEnd === previousLength && e.pass > 1) break;
     if (e.pass >= MAX_PASSES) throw new JitCompileError(`jump sizes did not settle after ${MAX_PASSES} passes`);
-    previousLength = bodyEnd;
+    previousLength = e.pass === 1 ? e.relax(bodyEnd) : bodyEnd;
   }
   writeHelperTable(e, helpers);
   const slotOffsets = e.offsets.slice();

@@ -39,6 +39,11 @@ export function emitDivMod(e: Emitter, w: 32 | 64, isMod: boolean, signed: boole
     toMinusOne = jumpShortForward(buf, Cond.E);
   }
   emitDivide(e, w, isMod, signed, dst);
+  if (!signed && isMod && w === 64) {
+    // By zero the 64-bit remainder is the dividend as it stands: nothing to do.
+    bindShort(buf, toZero);
+    return;
+  }
   const doneFromDivide = jumpShortForward(buf, -1);
   bindShort(buf, toZero);
   emitByZero(e, w, isMod, dst);

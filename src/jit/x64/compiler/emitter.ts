@@ -2,14 +2,17 @@
 // slot's code starts (in this pass and the previous one), which jumps have been shrunk to rel8, and the
 // offsets of the fixed pieces (fault handler, helper table) that instructions refer to.
 //
-// Jump sizing: the first pass emits every jump as rel32, which makes every offset an upper bound. Each
-// later pass turns a jump into rel8 once its distance, measured with offsets that can only be too large,
-// fits; a shrunk jump stays shrunk, so code only ever gets smaller and the passes converge. When a pass
-// produces the same size as the one before, every offset is final and the code is exact.
+// Jump sizing: the first pass emits every jump as rel32, which makes every offset an upper bound, and
+// records where each jump is. `relax` then shrinks jumps to rel8 on those records alone (no emitting),
+// sweeping until nothing more fits, and predicts every slot's offset. The second pass emits with those
+// offsets, which are exact when the prediction holds (the normal case). Should it not, later passes go
+// on shrinking any jump whose distance, measured with offsets that can only be too large, fits; a
+// shrunk jump stays shrunk, so code only gets smaller and the passes converge. When a pass produces the
+// same size as the one before, every offset is final and the code is exact.
 
 import type { Insn } from "../../../isa/instruction.js";
 import { CodeBuffer } from "../assembler/code-buffer.js";
-import { JCC_REL8_SIZE, jccRel32, jccRel8, JMP_REL8_SIZE, jmpRel32, jmpRel8 } from "../assembler/control.js";
+import { JCC_REL32_SIZE, JCC_REL8_SIZE, jccRel32, jccRel8, JMP_REL32_SIZE, JMP_REL8_SIZE, jmpRel32, jmpRel8 } from "../assembler/control.js";
 import { mem, type Mem } from "../assembler/memory-operand.js";
 import type { ProgramShape } from "./call-graph.js";
 
@@ -28,6 +31,10 @@ export class Emitter {
   previous: Int32Array;
   /** 1 once the jump at a slot is emitted as rel8 (sticky across passes). */
   readonly shortJump: Uint8Array;
+  /** First pass: the slot's jump target (-1: no jump), where its rel32 jump ends, and bytes rel8 saves. */
+  private readonly jumpTarget: Int32Array;
+  private readonly jumpEnd: Int32Array;
+  private readonly jumpSaving: Uint8Array;
   pass = 0;
   /** Offsets of fixed pieces, from the previous pass when they come after the body. */
   faultHandler = 0;
@@ -46,6 +53,45 @@ export class Emitter {
     this.offsets = new Int32Array(program.length);
     this.previous = new Int32Array(program.length);
     this.shortJump = new Uint8Array(program.length);
+    this.jumpTarget = new Int32Array(program.length).fill(-1);
+    this.jumpEnd = new Int32Array(program.length);
+    this.jumpSaving = new Uint8Array(program.length);
+  }
+
+  /**
+   * After the first pass (whose body ended at `bodyEnd`): marks every jump that fits as rel8 and puts the
+   * resulting offsets in `offsets`, to be the next pass's `previous`. Returns the predicted body end.
+   */
+  relax(bodyEnd: number): number {
+    const n = this.program.length;
+    const sizes = new Int32Array(n);
+    for (let i = 0; i < n; i++) sizes[i] = (i + 1 < n ? this.offsets[i + 1]! : bodyEnd) - this.offsets[i]!;
+    const start = this.offsets[0]!;
+    const offsets = this.offsets;
+    let end = bodyEnd;
+    for (let changed = true; changed; ) {
+      changed = false;
+      let at = start;
+      for (let i = 0; i < n; i++) {
+        offsets[i] = at;
+        at += sizes[i]!;
+      }
+      end = at;
+      for (let i = 0; i < n; i++) {
+        const target = this.jumpTarget[i]!;
+        if (target < 0 || this.shortJump[i]) continue;
+        // Offsets from before this sweep's shrinking can only overstate a distance. A forward jump's
+        // own shrinking moves its target as much as its end, so its long-form distance is the one.
+        const end = offsets[i]! + this.jumpEnd[i]! - (target > i ? 0 : this.jumpSaving[i]!);
+        const distance = offsets[target]! - end;
+        if (distance >= -128 && distance <= 127) {
+          this.shortJump[i] = 1;
+          sizes[i] = sizes[i]! - this.jumpSaving[i]!;
+          changed = true;
+        }
+      }
+    }
+    return end;
   }
 
   get checked(): boolean {
@@ -77,7 +123,8 @@ export class Emitter {
     const buf = this.buf;
     const destination = this.slotOffset(target, from);
     if (!this.shortJump[from] && this.pass > 1) {
-      const size = cc < 0 ? JMP_REL8_SIZE : JCC_REL8_SIZE;
+      // Forward, the previous pass put the target after this jump's rel32 form (see relax).
+      const size = target > from ? (cc < 0 ? JMP_REL32_SIZE : JCC_REL32_SIZE) : cc < 0 ? JMP_REL8_SIZE : JCC_REL8_SIZE;
       const distance = destination - (buf.length + size);
       if (distance >= -128 && distance <= 127) this.shortJump[from] = 1;
     }
@@ -88,10 +135,14 @@ export class Emitter {
       const target8 = distance >= -128 && distance <= 127 ? destination : buf.length + 2;
       if (cc < 0) jmpRel8(buf, target8);
       else jccRel8(buf, cc, target8);
-    } else if (cc < 0) {
-      jmpRel32(buf, destination);
     } else {
-      jccRel32(buf, cc, destination);
+      if (cc < 0) jmpRel32(buf, destination);
+      else jccRel32(buf, cc, destination);
+      if (this.pass === 1) {
+        this.jumpTarget[from] = target;
+        this.jumpEnd[from] = buf.length - this.offsets[from]!;
+        this.jumpSaving[from] = cc < 0 ? JMP_REL32_SIZE - JMP_REL8_SIZE : JCC_REL32_SIZE - JCC_REL8_SIZE;
+      }
     }
   }
 }
