@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { threadsInsidePatch } from "../../src/hook/patch-safety.js";
 import { findGapNear, parseMappedRanges } from "../../src/hook/placement.js";
+import { planPrologue } from "../../src/hook/relocator/plan.js";
+import { auxvValue, fsgsbaseEnabled, threadKeySourceFor } from "../../src/hook/trampoline/thread-key.js";
 import { Invocation, PT_REGS_SIZE, PtRegs } from "../../src/hook/trampoline/frame-layout.js";
 import { decodeProgramTable, encodeProgramTable, programTableSize } from "../../src/hook/trampoline/program-table.js";
 import {
@@ -96,4 +99,28 @@ test("placement: the nearest free, aligned gap within reach", () => {
   const gap = findGapNear(ranges, 0x555555555000n, 0x3000n, { alignment: 0x10000n })!;
   assert.equal(gap % 0x10000n, 0n);
   for (const r of ranges) assert.ok(gap + 0x3000n <= r.start || gap >= r.end, "no overlap");
+});
+
+test("thread key: HWCAP2_FSGSBASE in the auxiliary vector selects rdfsbase", () => {
+  const auxv = (entries: [bigint, bigint][]): Uint8Array => {
+    const bytes = new Uint8Array((entries.length + 1) * 16);
+    const view = new DataView(bytes.buffer);
+    entries.forEach(([type, value], i) => {
+      view.setBigUint64(i * 16, type, true);
+      view.setBigUint64(i * 16 + 8, value, true);
+    });
+    return bytes;
+  };
+  const withBit = auxv([[6n, 4096n], [26n, 0b10n]]);
+  assert.equal(auxvValue(withBit, 6n), 4096n);
+  assert.equal(fsgsbaseEnabled(withBit), true);
+  assert.equal(threadKeySourceFor(withBit), "fs-base");
+  assert.equal(threadKeySourceFor(auxv([[26n, 0b01n]])), "tcb-self");
+  assert.equal(threadKeySourceFor(auxv([[6n, 4096n]])), "tcb-self");
+});
+
+test("patch safety: a thread stopped strictly inside the patched bytes blocks the patch", () => {
+  const plan = planPrologue({ name: "f", address: 0x1000n, bytes: Uint8Array.of(0x55, 0x48, 0x89, 0xe5, 0x53, 0xc3), size: 6 });
+  assert.equal(threadsInsidePatch(plan, [0x1000n, 0x1005n, 0x2000n]), undefined);
+  assert.match(threadsInsidePatch(plan, [0x2000n, 0x1001n]) ?? "", /function f: a thread is stopped at 0x1001, inside the bytes to patch \(0x1000\.\.0x1005\)/);
 });

@@ -5,7 +5,7 @@
 
 import { HookError, hex } from "../errors.js";
 import { jumpIfTo, jumpTo, jumpToSize, pushAddress } from "../emit/far-reach.js";
-import { type Label, type Target, X64Writer } from "../emit/x64-writer.js";
+import { type Cond, type Label, type Target, X64Writer } from "../emit/x64-writer.js";
 import type { X86Instruction } from "../x86-decoder/instruction.js";
 import { branchTargetOffset, ripOperandAddress } from "./function-code.js";
 import type { ProloguePlan } from "./plan.js";
@@ -77,8 +77,9 @@ export function emitRelocatedPrologue(w: X64Writer, plan: ProloguePlan): void {
         break;
       case "conditional-relative": {
         const target = resolve(targetOffset!);
-        if (typeof target === "bigint") jumpIfTo(w, instruction.condition! as Parameters<typeof jumpIfTo>[1], target);
-        else w.jcc(instruction.condition! as Parameters<typeof jumpIfTo>[1], target);
+        const cond = instruction.condition as Cond;
+        if (typeof target === "bigint") jumpIfTo(w, cond, target);
+        else w.jcc(cond, target);
         break;
       }
       case "counter-relative": {
