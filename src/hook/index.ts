@@ -19,7 +19,7 @@ export {
   type HookVariants,
   initialControlBlock,
 } from "./trampoline/hook-slice.js";
-export { buildPatch } from "./trampoline/patch.js";
+export { buildPatch, FAR_PATCH_SIZE } from "./trampoline/patch.js";
 export { type AttachedProgram, decodeProgramTable, encodeProgramTable, programTableSize } from "./trampoline/program-table.js";
 export type { VectorPolicy } from "./trampoline/register-frame.js";
 export {

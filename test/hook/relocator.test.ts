@@ -60,10 +60,17 @@ test("relocator: endbr64 stays in place and the patch goes after it", () => {
   assert.equal(new DataView(patch.buffer).getInt32(1, true), Number(NEAR - (A + 4n + 5n)));
 });
 
-test("relocator: patch padding is int3 and a stub beyond ±2 GB is refused", () => {
+test("relocator: patch padding is int3 and a stub beyond ±2 GB needs a 14-byte patch", () => {
   const p = plan("55 48 89 e5 48 83 ec 10 c3", { size: 9 });
   assert.equal(hexBytes(buildPatch(p, NEAR).subarray(5)), "cc cc cc");
   assert.throws(() => buildPatch(p, FAR), (e: unknown) => e instanceof HookError && e.code === "HOOK_OUT_OF_RANGE");
+  // push %rbp; mov %rsp,%rbp; push %r15; push %r14; push %r13; push %r12; push %rbx; sub $0x18,%rsp
+  const wide = plan("55 48 89 e5 41 57 41 56 41 55 41 54 53 48 83 ec 18 c3", { size: 18, patchSize: 14 });
+  assert.equal(wide.patchLength, 17);
+  const patch = buildPatch(wide, FAR);
+  const walked = walkCode(patch.subarray(0, 14), wide.patchAddress);
+  assert.equal(walked[0]!.absoluteTarget, FAR);
+  assert.equal(hexBytes(patch.subarray(14)), "cc cc cc");
 });
 
 test("relocator: RIP-relative operands keep pointing at the same address", () => {

@@ -68,6 +68,10 @@ function bytes(count: number): string {
   return count === 1 ? "1 byte" : `${count} bytes`;
 }
 
+function patchName(size: number): string {
+  return size === NEAR_PATCH_SIZE ? "a jmp rel32" : "an absolute jmp";
+}
+
 function refuseInstruction(code: FunctionCode, instruction: X86Instruction, patchEnd: number, options: PlanOptions): void {
   const at = `function ${code.name}: +${hex(instruction.offset)}`;
   switch (instruction.flow) {
@@ -124,7 +128,7 @@ export function planPrologue(code: FunctionCode, options: PlanOptions = {}): Pro
   const needed = start + patchSize;
   if (code.size !== undefined && code.size < needed) {
     const what = start === 0 ? `it is ${bytes(code.size)}` : `it has ${bytes(Math.max(code.size - start, 0))} after +${hex(start)}`;
-    throw new HookError("HOOK_TOO_SHORT", `function ${code.name}: too short to patch: ${what}, a jmp rel32 needs ${bytes(patchSize)}`);
+    throw new HookError("HOOK_TOO_SHORT", `function ${code.name}: too short to patch: ${what}, ${patchName(patchSize)} needs ${bytes(patchSize)}`);
   }
 
   const swept = sweepFunction(code);
@@ -157,7 +161,7 @@ export function planPrologue(code: FunctionCode, options: PlanOptions = {}): Pro
       if (end < needed) {
         throw new HookError(
           "HOOK_TOO_SHORT",
-          `function ${code.name}: too short to patch: it ends at +${hex(end)} (${ending} at +${hex(instruction.offset)}), a jmp rel32 needs ${bytes(patchSize)} from +${hex(start)}`,
+          `function ${code.name}: too short to patch: it ends at +${hex(end)} (${ending} at +${hex(instruction.offset)}), ${patchName(patchSize)} needs ${bytes(patchSize)} from +${hex(start)}`,
         );
       }
       fallsThrough = false;
