@@ -13,6 +13,7 @@ import { VmError } from "../vm/errors.js";
 import { DEFAULT_BUDGET } from "../vm/interpreter.js";
 import { driverLoop } from "./native-stubs.js";
 import { loadCode, nativeFunction, NativeRegion } from "./executable-memory.js";
+import { HELPER_TAIL_CALL } from "./x64/compiler/calls.js";
 import { compileProgram, relocateHelperTable, type CompiledCode } from "./x64/compiler/compile.js";
 import { FaultKind, STATUS_ADDRESS, STATUS_BUDGET, STATUS_KIND, STATUS_PC, STATUS_SIZE } from "./x64/compiler/register-map.js";
 
@@ -23,6 +24,11 @@ export interface JitOptions {
   checked?: boolean;
   /** Checked mode: instructions one run may execute, approximately (default: the interpreter's). */
   budget?: number;
+  /**
+   * Inline bpf_tail_call (helper 12) as a jump through the prog-array table passed in r2 (see
+   * ProgArrayTable); not in checked mode.
+   */
+  tailCalls?: boolean;
   /**
    * Passed to the validator (helper ids are checked against `helpers`); false skips validation for a
    * program its caller has already checked (or that uses may_goto, which the shared validator lacks).
@@ -60,14 +66,18 @@ export class JitProgram {
   /** Validates, compiles and loads `program`. */
   static compile(program: readonly Insn[], options: JitOptions = {}): JitProgram {
     const helpers = options.helpers ?? new Map<number, bigint>();
-    if (options.validate !== false) validateProgram(program, { isHelperKnown: (id) => helpers.has(id) || id === 12, ...options.validate });
+    if (options.validate !== false) {
+      const isHelperKnown = (id: number): boolean => helpers.has(id) || (options.tailCalls === true && id === HELPER_TAIL_CALL);
+      validateProgram(program, { isHelperKnown, ...options.validate });
+    }
     const status = options.checked ? NativeRegion.allocate(STATUS_SIZE) : undefined;
     try {
       if (status) {
         const view = statusView(status);
         view.setBigUint64(STATUS_BUDGET, BigInt(options.budget ?? DEFAULT_BUDGET), true);
       }
-      const compiled = compileProgram(program, status ? { helpers, statusAddress: status.address } : { helpers });
+      const tailCalls = options.tailCalls ?? false;
+      const compiled = compileProgram(program, status ? { helpers, tailCalls, statusAddress: status.address } : { helpers, tailCalls });
       const code = loadCode(compiled.code, (view, base) => relocateHelperTable(compiled, view, base));
       return new JitProgram(compiled, code, status);
     } catch (error) {

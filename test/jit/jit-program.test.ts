@@ -145,7 +145,7 @@ test("tail calls jump through a prog-array table, at most 33 in a chain, then fa
       insn(op.OP_CALL, 0, 0, 0, 12),
       insn(op.OP_EXIT),
     ];
-    const jit = JitProgram.compile(selfCall);
+    const jit = JitProgram.compile(selfCall, { tailCalls: true });
     try {
       table.set(0, jit);
       const memory = new Uint8Array(8);
@@ -161,7 +161,10 @@ test("tail calls jump through a prog-array table, at most 33 in a chain, then fa
     }
     // A tail call replaces the program: the target's r0 is the result, r1 (the context) is passed on.
     const target = JitProgram.compile(assemble("ldxdw %r0, [%r1]\n add %r0, 1000\n exit"));
-    const caller = JitProgram.compile([...lddw(2, table.address), insn(op.BPF_ALU64 | op.BPF_MOV | op.BPF_K, 3, 0, 0, 3), insn(op.OP_CALL, 0, 0, 0, 12), insn(op.BPF_ALU64 | op.BPF_MOV | op.BPF_K, 0, 0, 0, 7), insn(op.OP_EXIT)]);
+    const caller = JitProgram.compile(
+      [...lddw(2, table.address), insn(op.BPF_ALU64 | op.BPF_MOV | op.BPF_K, 3, 0, 0, 3), insn(op.OP_CALL, 0, 0, 0, 12), insn(op.BPF_ALU64 | op.BPF_MOV | op.BPF_K, 0, 0, 0, 7), insn(op.OP_EXIT)],
+      { tailCalls: true },
+    );
     try {
       table.set(3, target);
       assert.equal(caller.run(Uint8Array.of(5, 0, 0, 0, 0, 0, 0, 0)), 1005n);
@@ -170,6 +173,9 @@ test("tail calls jump through a prog-array table, at most 33 in a chain, then fa
       target.dispose();
       caller.dispose();
     }
+    // Without the option helper 12 is an ordinary (here unknown) helper; checked code never inlines it.
+    assert.throws(() => JitProgram.compile(selfCall), /unknown helper 12/);
+    assert.throws(() => JitProgram.compile(selfCall, { tailCalls: true, checked: true }), JitCompileError);
   } finally {
     table.free();
   }
@@ -237,4 +243,19 @@ test("checked mode starts every run with a zeroed stack, like the interpreter", 
   } finally {
     jit.dispose();
   }
+});
+
+test("callbacks count towards the call depth: a function passed to bpf_loop that passes itself is recursion", () => {
+  const helpers = new Map([
+    [181, weightedSumHelper()],
+    [5, weightedSumHelper()],
+  ]);
+  const options = { helpers, validate: { allowPseudoLddw: true } };
+  // 0: lddw r2, &f (slot 4); 2: call 181; 3: exit; 4: f: call 5; 5: exit. f calling an ordinary helper is fine.
+  const [lo, hi] = lddw(2, 0n, op.BPF_PSEUDO_FUNC);
+  const fine = [{ ...lo, imm: 4 - 1 }, hi, insn(op.OP_CALL, 0, 0, 0, 181), insn(op.OP_EXIT), insn(op.OP_CALL, 0, 0, 0, 5), insn(op.OP_EXIT)];
+  JitProgram.compile(fine, options).dispose();
+  // f itself calls bpf_loop, which may call f again.
+  const recursive = [...fine.slice(0, 4), insn(op.OP_CALL, 0, 0, 0, 181), insn(op.OP_EXIT)];
+  assert.throws(() => JitProgram.compile(recursive, options), /recursion/);
 });

@@ -1,6 +1,7 @@
 // Functions of a program and the deepest chain of bpf-to-bpf calls between them. Compiled code has no
 // runtime depth counter: like the kernel, the JIT proves the limit of MAX_CALL_DEPTH frames statically
-// and refuses recursion. A callx may reach any function whose address the program takes (lddw src=4).
+// and refuses recursion. A callx, or a helper calling back (bpf_loop), may reach any function whose
+// address the program takes (lddw src=4).
 
 import type { Insn } from "../../../isa/instruction.js";
 import * as op from "../../../isa/opcodes.js";
@@ -49,6 +50,9 @@ export function analyseProgram(program: readonly Insn[]): ProgramShape {
   return { secondSlot, functionStart, addressTaken, maxDepth: deepestChain(program, functionStart, addressTaken), usesMayGoto };
 }
 
+/** Helpers that call a function of the program: for_each_map_elem, timer_set_callback, find_vma, loop, user_ringbuf_drain. */
+const CALLBACK_HELPERS: ReadonlySet<number> = new Set([164, 170, 180, 181, 209]);
+
 /** Frames in the deepest call chain from slot 0; throws on recursion or more than MAX_CALL_DEPTH frames. */
 function deepestChain(program: readonly Insn[], functionStart: Uint8Array, addressTaken: readonly number[]): number {
   const starts: number[] = [];
@@ -63,7 +67,8 @@ function deepestChain(program: readonly Insn[], functionStart: Uint8Array, addre
     for (let i = start; i < end; i++) {
       const ins = program[i]!;
       if (ins.code === op.OP_CALL && ins.src === op.BPF_PSEUDO_CALL) out.add(i + 1 + ins.imm);
-      else if (ins.code === op.OP_CALLX) for (const target of addressTaken) out.add(target);
+      // A callx, or a helper given a callback (bpf_loop), may enter any address-taken function.
+      else if (ins.code === op.OP_CALLX || (ins.code === op.OP_CALL && CALLBACK_HELPERS.has(ins.imm))) for (const target of addressTaken) out.add(target);
       else if (ins.code === op.OP_LDDW) i++;
     }
     callees.set(start, out);

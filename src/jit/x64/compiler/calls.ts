@@ -36,7 +36,7 @@ export function emitCall(e: Emitter, ins: Insn, pc: number): void {
     emitCallx(e, BPF_TO_X64[ins.dst]!, pc);
   } else if (ins.src === op.BPF_PSEUDO_CALL) {
     emitLocalCall(e, () => callRel32(e.buf, e.slotOffset(pc + 1 + ins.imm, pc)));
-  } else if (ins.imm === HELPER_TAIL_CALL && !e.options.helpers.has(HELPER_TAIL_CALL)) {
+  } else if (ins.imm === HELPER_TAIL_CALL && e.options.tailCalls) {
     emitTailCall(e);
   } else {
     const m = e.m;

@@ -5,7 +5,7 @@
 import type { Insn } from "../../../isa/instruction.js";
 import * as op from "../../../isa/opcodes.js";
 import { emitAlu } from "./alu.js";
-import { emitCall, emitExit } from "./calls.js";
+import { emitCall, emitExit, HELPER_TAIL_CALL } from "./calls.js";
 import { analyseProgram } from "./call-graph.js";
 import { Emitter } from "./emitter.js";
 import { JitCompileError } from "./errors.js";
@@ -26,6 +26,11 @@ export interface CompileOptions {
    * this address (see register-map.ts) instead of touching memory it should not.
    */
   statusAddress?: bigint;
+  /**
+   * Inline bpf_tail_call (helper 12, when `helpers` has no function for it) as a jump through the
+   * prog-array table in r2 (see calls.ts). Not with statusAddress: checked code cannot vouch for r2.
+   */
+  tailCalls?: boolean;
 }
 
 export interface CompiledCode {
@@ -49,9 +54,11 @@ const MAX_PASSES = 50;
 
 export function compileProgram(program: readonly Insn[], options: CompileOptions = {}): CompiledCode {
   const helpers = options.helpers ?? new Map<number, bigint>();
+  const tailCalls = options.tailCalls === true && !helpers.has(HELPER_TAIL_CALL);
+  if (tailCalls && options.statusAddress !== undefined) throw new JitCompileError("checked code cannot inline tail calls (the prog array in r2 is unchecked)");
   const shape = analyseProgram(program);
-  const e = new Emitter(program, shape, { helpers, statusAddress: options.statusAddress });
-  e.helperTableLength = helperTableLength(program, helpers);
+  const e = new Emitter(program, shape, { helpers, statusAddress: options.statusAddress, tailCalls });
+  e.helperTableLength = helperTableLength(program, helpers, tailCalls);
   let previousLength = -1;
   let tailEntry = 0;
   for (;;) {
@@ -86,13 +93,13 @@ export function compileProgram(program: readonly Insn[], options: CompileOptions
 }
 
 /** Room for every helper id called directly or registered (callx may name any registered one). */
-function helperTableLength(program: readonly Insn[], helpers: ReadonlyMap<number, bigint>): number {
+function helperTableLength(program: readonly Insn[], helpers: ReadonlyMap<number, bigint>, tailCalls: boolean): number {
   let highest = -1;
   for (const id of helpers.keys()) highest = Math.max(highest, id);
   for (let i = 0; i < program.length; i++) {
     const ins = program[i]!;
     if (ins.code === op.OP_CALL && ins.src === op.BPF_PSEUDO_CALL_HELPER) {
-      if (!helpers.has(ins.imm) && ins.imm !== 12) throw new JitCompileError(`call to unknown helper ${ins.imm}`, i);
+      if (!helpers.has(ins.imm) && !(tailCalls && ins.imm === HELPER_TAIL_CALL)) throw new JitCompileError(`call to unknown helper ${ins.imm}`, i);
       highest = Math.max(highest, ins.imm);
     } else if (ins.code === op.OP_LDDW) {
       i++;

@@ -21,6 +21,8 @@ export interface EmitterOptions {
   helpers: ReadonlyMap<number, bigint>;
   /** Bounds-check memory, count back edges against a budget, and report faults in this status block. */
   statusAddress: bigint | undefined;
+  /** Inline helper 12 as a tail call. */
+  tailCalls: boolean;
 }
 
 export class Emitter {
