@@ -26,6 +26,17 @@ export function checkFdArraySpec(spec: MapSpec): number {
   return checkArraySpec(spec);
 }
 
+/**
+ * bpf_fd_array_map_update_elem's checks, shared by the arrays of ids and the perf event array: BPF_ANY
+ * only, an index in range, and an id naming something (0 is where the kernel would find a bad fd).
+ */
+export function fdSlotUpdateError(index: number, id: number, flags: number, maxEntries: number): number {
+  if (flags !== UpdateFlag.ANY) return -Errno.EINVAL;
+  if (index >= maxEntries) return -Errno.E2BIG;
+  if (id === 0) return -Errno.EBADF;
+  return 0;
+}
+
 export class FdArrayMap extends ArrayMap {
   /** The id stored at `index`, or 0 when the slot is empty or out of range (what a tail call follows). */
   idAt(index: number): number {
@@ -52,13 +63,12 @@ export class FdArrayMap extends ArrayMap {
     return 0;
   }
 
-  /** Stores an id (the kernel would resolve a file descriptor here; id 0 names nothing: EBADF). */
+  /** Stores an id where the kernel would resolve a file descriptor. */
   protected override sysUpdate(key: Uint8Array, value: Uint8Array, flags: number): number {
-    if (flags !== UpdateFlag.ANY) return -Errno.EINVAL;
     const index = readU32(key, 0);
-    if (index >= this.maxEntries) return -Errno.E2BIG;
     const id = readU32(value, 0);
-    if (id === 0) return -Errno.EBADF;
+    const error = fdSlotUpdateError(index, id, flags, this.maxEntries);
+    if (error) return error;
     Atomics.store(this.words, this.elementOffset(index) / 4, id | 0);
     return 0;
   }

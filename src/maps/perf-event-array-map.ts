@@ -25,11 +25,11 @@
 import { BpfMap, cpuSlot } from "./bpf-map.js";
 import { isPowerOfTwo, readU32, roundUp, writeU32 } from "./bytes.js";
 import { Errno, MapError } from "./errno.js";
-import { checkFdArraySpec } from "./fd-array-map.js";
+import { checkFdArraySpec, fdSlotUpdateError } from "./fd-array-map.js";
 import { Header, type HeaderFields } from "./header.js";
 import { PAGE_SIZE, type MapKind } from "./map-kind.js";
 import type { MapRuntimeOptions } from "./map-spec.js";
-import { MapType, PERF_CURRENT_CPU, PERF_INDEX_MASK, UpdateFlag } from "./map-types.js";
+import { MapType, PERF_CURRENT_CPU, PERF_INDEX_MASK } from "./map-types.js";
 import { tryLock, unlock } from "./spinlock.js";
 
 export const PerfHeader = { ringPages: 0x80, ringStride: 0x84, ringsOffset: 0x88 } as const;
@@ -226,11 +226,10 @@ export class PerfEventArrayMap extends BpfMap {
   }
 
   protected override sysUpdate(key: Uint8Array, value: Uint8Array, flags: number): number {
-    if (flags !== UpdateFlag.ANY) return -Errno.EINVAL;
     const index = readU32(key, 0);
-    if (index >= this.maxEntries) return -Errno.E2BIG;
     const id = readU32(value, 0);
-    if (id === 0) return -Errno.EBADF;
+    const error = fdSlotUpdateError(index, id, flags, this.maxEntries);
+    if (error) return error;
     const slot = this.slotOffset(index);
     const lock = (slot + SLOT.lock) >>> 2;
     if (!tryLock(this.words, lock)) return -Errno.EBUSY;

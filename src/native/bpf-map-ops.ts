@@ -10,6 +10,7 @@
 //                      u32 count @32, u32 map_fd @36, u64 elem_flags @40, u64 flags @48       (56 bytes)
 //   BPF_OBJ_GET_INFO_BY_FD: u32 bpf_fd @0, u32 info_len @4, u64 info @8                        (16 bytes)
 
+import type { BatchRequest } from "../maps/bpf-map.js";
 import { BpfCommand, SYS_BPF_X86_64 } from "./bpf-constants.js";
 import { BpfError, createMap, type MapCreateOptions } from "./bpf-syscall.js";
 import { lastErrno, syscall } from "./libc.js";
@@ -73,18 +74,8 @@ export const kernelMapGetNextKey = (fd: number, key: Uint8Array | null, nextKey:
 export const kernelMapLookupAndDelete = (fd: number, key: Uint8Array | null, value: Uint8Array, flags = 0): number =>
   mapElemCommand(BpfMapCommand.LOOKUP_AND_DELETE_ELEM, fd, key, value, flags);
 
-export interface KernelBatchRequest {
-  /** The cursor to continue from; null starts at the beginning. */
-  inBatch: Uint8Array | null;
-  /** Receives the cursor to pass next time (lookup batches only). */
-  outBatch: Uint8Array | null;
-  keys: Uint8Array;
-  values: Uint8Array | null;
-  /** Elements asked for. */
-  count: number;
-  elemFlags?: number;
-  flags?: number;
-}
+/** The same request the userspace maps take: cursors, key/value buffers, count and flags. */
+export type KernelBatchRequest = BatchRequest;
 
 /** A batch command: `error` is 0 or -errno, `count` the elements the kernel reports as done. */
 export function mapBatchCommand(command: number, fd: number, request: KernelBatchRequest): { error: number; count: number } {

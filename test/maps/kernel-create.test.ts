@@ -5,13 +5,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { kernelBpfAvailable } from "../../src/native/bpf-available.js";
-import { kernelMapInfo, tryCreateMap } from "../../src/native/bpf-map-ops.js";
+import { kernelMapInfo } from "../../src/native/bpf-map-ops.js";
 import { closeFd } from "../../src/native/bpf-syscall.js";
 import { createMap, mapRegionSize, validateMapSpec } from "../../src/maps/create-map.js";
 import type { MapSpec } from "../../src/maps/map-spec.js";
 import { MapFlag, MapType } from "../../src/maps/map-types.js";
 import { possibleCpus } from "../../src/maps/possible-cpus.js";
-import { describeSpec, rc } from "./support/map-pair.js";
+import { describeSpec, kernelCreateMap, rc } from "./support/map-pair.js";
 import { Random } from "./support/random.js";
 
 const available = kernelBpfAvailable();
@@ -34,14 +34,7 @@ const TYPES = [
 ];
 
 function kernelCreate(spec: MapSpec): number {
-  const fd = tryCreateMap({
-    type: spec.type,
-    keySize: spec.keySize,
-    valueSize: spec.valueSize,
-    maxEntries: spec.maxEntries,
-    flags: spec.flags,
-    mapExtra: BigInt(spec.extra ?? 0),
-  });
+  const fd = kernelCreateMap(spec);
   if (fd >= 0) closeFd(fd);
   return fd < 0 ? fd : 0;
 }
@@ -115,7 +108,7 @@ test("the key/value/size rules of each type, one case at a time", { skip }, () =
 test("per-CPU LRU lists round max_entries as the kernel does", { skip }, () => {
   for (const maxEntries of [1, 2, 3, 5, 64, 1001]) {
     const spec: MapSpec = { type: MapType.LRU_HASH, keySize: 4, valueSize: 4, maxEntries, flags: MapFlag.NO_COMMON_LRU, name: "r" };
-    const fd = tryCreateMap({ type: spec.type, keySize: 4, valueSize: 4, maxEntries, flags: spec.flags });
+    const fd = kernelCreateMap(spec);
     assert.ok(fd >= 0);
     const kernelMax = kernelMapInfo(fd).maxEntries;
     closeFd(fd);

@@ -150,6 +150,22 @@ function nextKeyBoth(diff: Differential, pair: MapPair, key: Uint8Array | null):
   diff.check(`get_next_key ${hex(key ?? undefined)}`, [rc(ours), ours === 0 ? hex(ourNext) : ""], [rc(kernel), kernel === 0 ? hex(kernelNext) : ""]);
 }
 
+/** The helpers a program calls, on `cpu`: ours directly, the kernel's through a test-run program. */
+function progLookupBoth(diff: Differential, pair: MapPair, kernel: KernelHelpers, cpu: number, key: Uint8Array): void {
+  const offset = pair.ours.progLookup(key, 0, cpu);
+  const ours = offset < 0 ? undefined : pair.ours.region.slice(offset, offset + pair.spec.valueSize);
+  diff.check(`program lookup ${hex(key)} on cpu ${cpu}`, hex(ours), hex(kernel.lookup(cpu, key)));
+}
+
+function progUpdateBoth(diff: Differential, pair: MapPair, kernel: KernelHelpers, cpu: number, key: Uint8Array, value: Uint8Array, flags: number): void {
+  const ours = pair.ours.progUpdate(key, 0, value, 0, flags, cpu);
+  diff.check(`program update ${hex(key)} = ${hex(value)} flags ${flags} on cpu ${cpu}`, rc(ours), rc(kernel.update(cpu, key, value, flags)));
+}
+
+function progDeleteBoth(diff: Differential, pair: MapPair, kernel: KernelHelpers, cpu: number, key: Uint8Array): void {
+  diff.check(`program delete ${hex(key)} on cpu ${cpu}`, rc(pair.ours.progDelete(key, 0, cpu)), rc(kernel.delete(cpu, key)));
+}
+
 /** Batch commands; `cursor` carries each side's lookup cursor between calls. */
 class BatchDriver {
   ourCursor: Uint8Array | null = null;
@@ -275,29 +291,15 @@ function runHashSequence(spec: MapSpec, seed: number, family: string): void {
         case "nextKey":
           nextKeyBoth(diff, pair, rng.chance(0.15) ? null : randomKey());
           break;
-        case "progLookup": {
-          const cpu = rng.pick(cpus);
-          const key = randomKey();
-          const offset = pair.ours.progLookup(key, 0, cpu);
-          const ours = offset < 0 ? undefined : pair.ours.region.slice(offset, offset + spec.valueSize);
-          diff.check(`program lookup ${hex(key)} on cpu ${cpu}`, hex(ours), hex(helpers.lookup(cpu, key)));
+        case "progLookup":
+          progLookupBoth(diff, pair, helpers, rng.pick(cpus), randomKey());
           break;
-        }
-        case "progUpdate": {
-          const cpu = rng.pick(cpus);
-          const key = randomKey();
-          const value = rng.bytes(spec.valueSize);
-          const flag = flags();
-          const ours = pair.ours.progUpdate(key, 0, value, 0, flag, cpu);
-          diff.check(`program update ${hex(key)} = ${hex(value)} flags ${flag} on cpu ${cpu}`, rc(ours), rc(helpers.update(cpu, key, value, flag)));
+        case "progUpdate":
+          progUpdateBoth(diff, pair, helpers, rng.pick(cpus), randomKey(), rng.bytes(spec.valueSize), flags());
           break;
-        }
-        case "progDelete": {
-          const cpu = rng.pick(cpus);
-          const key = randomKey();
-          diff.check(`program delete ${hex(key)} on cpu ${cpu}`, rc(pair.ours.progDelete(key, 0, cpu)), rc(helpers.delete(cpu, key)));
+        case "progDelete":
+          progDeleteBoth(diff, pair, helpers, rng.pick(cpus), randomKey());
           break;
-        }
         case "batchLookup":
           batches.lookup(false);
           break;
@@ -383,22 +385,12 @@ function runArraySequence(spec: MapSpec, seed: number): void {
         case "nextKey":
           nextKeyBoth(diff, pair, rng.chance(0.2) ? null : key());
           break;
-        case "progLookup": {
-          const cpu = rng.pick(cpus);
-          const k = key();
-          const offset = pair.ours.progLookup(k, 0, cpu);
-          const ours = offset < 0 ? undefined : pair.ours.region.slice(offset, offset + spec.valueSize);
-          diff.check(`program lookup ${hex(k)} on cpu ${cpu}`, hex(ours), hex(helpers.lookup(cpu, k)));
+        case "progLookup":
+          progLookupBoth(diff, pair, helpers, rng.pick(cpus), key());
           break;
-        }
-        case "progUpdate": {
-          const cpu = rng.pick(cpus);
-          const k = key();
-          const value = rng.bytes(spec.valueSize);
-          const flag = flags();
-          diff.check(`program update ${hex(k)} flags ${flag} on cpu ${cpu}`, rc(pair.ours.progUpdate(k, 0, value, 0, flag, cpu)), rc(helpers.update(cpu, k, value, flag)));
+        case "progUpdate":
+          progUpdateBoth(diff, pair, helpers, rng.pick(cpus), key(), rng.bytes(spec.valueSize), flags());
           break;
-        }
         case "batchLookup":
           batches.lookup(false);
           break;

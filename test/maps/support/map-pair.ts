@@ -18,9 +18,9 @@ export interface MapPair {
   close(): void;
 }
 
-export function makePair(spec: MapSpec): MapPair {
-  const ncpus = possibleCpus();
-  const fd = tryCreateMap({
+/** BPF_MAP_CREATE of a spec: the fd, or -errno. */
+export function kernelCreateMap(spec: MapSpec): number {
+  return tryCreateMap({
     type: spec.type,
     keySize: spec.keySize,
     valueSize: spec.valueSize,
@@ -28,6 +28,11 @@ export function makePair(spec: MapSpec): MapPair {
     flags: spec.flags,
     mapExtra: BigInt(spec.extra ?? 0),
   });
+}
+
+export function makePair(spec: MapSpec): MapPair {
+  const ncpus = possibleCpus();
+  const fd = kernelCreateMap(spec);
   if (fd < 0) throw new Error(`kernel refused ${describeSpec(spec)}: ${errnoName(-fd)}`);
   const ours = createMap(spec, new Uint8Array(mapRegionSize(spec, { ncpus })), { ncpus });
   return { spec, ours, fd, close: () => closeFd(fd) };
