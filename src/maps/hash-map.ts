@@ -29,11 +29,18 @@
 //   +K  key, key_stride bytes
 //   +K+key_stride  value: `value slots` x value_stride bytes (CPU c's copy at c * value_stride)
 //
+// Updates, as the kernel orders them: a new key takes an element (free list, or the LRU, which may evict),
+// fills hash, key and value, then links it at the head of its bucket. Replacing the value of an existing
+// key writes it in place; a plain HASH also moves the element to the bucket head (where the kernel's
+// element swap puts the new one), an LRU_HASH takes a fresh element and frees the old one (as the kernel
+// does, so a replacement can evict). Per-CPU values from a program touch only that CPU's slot.
+//
 // Concurrency contract (for native code): lookups take no lock (walk the chain, compare hash then key,
 // restart on a foreign nulls marker); every change of a chain, and every value write of the control
-// plane, happens under the bucket lock; the free list has its own lock; LRU lists have theirs. Values
-// are updated in place, so a reader holding a value pointer may see a concurrent update partially (the
-// kernel swaps in a fresh element for non-per-CPU hashes; programs needing atomic values use atomics).
+// plane, happens under the bucket lock; the free list has its own lock; LRU lists have theirs (taken
+// before a bucket lock, never after). In-place value writes mean a reader holding a value pointer may
+// see a concurrent update partially (the kernel swaps in a fresh element for non-per-CPU hashes);
+// programs that need atomic values use atomic instructions, as they must in the kernel too.
 
 import { BpfMap, cpuSlot, type BatchRequest, type BatchResult } from "./bpf-map.js";
 import { genericDeleteBatch, genericUpdateBatch } from "./batch.js";
