@@ -173,6 +173,8 @@ export interface JitBenchRow {
   name: string;
   interpreterNs: number;
   jitNs: number;
+  /** Our JIT on the original program of compute-programs.ts (no may_goto, index in a register). */
+  jitOriginalNs: number;
   /** Undefined when the kernel could not run it (see `kernelNote`). */
   kernelNs: number | undefined;
   kernelNote: string | undefined;
@@ -200,7 +202,7 @@ function measureInterpreter(program: readonly Insn[], bench: KernelComparable, s
   });
 }
 
-function measureOurJit(program: readonly Insn[], bench: KernelComparable, seconds: number): number {
+function measureOurJit(program: readonly Insn[], bench: Pick<KernelComparable, "name" | "memory" | "expected">, seconds: number): number {
   const jit = JitProgram.compile(program, { validate: false });
   try {
     if (jit.runLoop(1, bench.memory) !== bench.expected) throw new Error(`${bench.name}: our JIT returned a wrong r0`);
@@ -246,6 +248,7 @@ export function measureJitPrograms(seconds = 0.5): JitBenchRow[] {
     const program = assemble(bench.asm);
     const interpreterNs = measureInterpreter(forInterpreter(program), bench, seconds);
     const jitNs = measureOurJit(forJit(program), bench, seconds);
+    const jitOriginalNs = measureOurJit(assemble(original(bench.name).asm), original(bench.name), seconds);
     let kernelNs: number | undefined;
     let kernelNote: string | undefined;
     if (!kernel.ok) {
@@ -257,7 +260,7 @@ export function measureJitPrograms(seconds = 0.5): JitBenchRow[] {
         kernelNote = (error as Error).message.split("\n")[0];
       }
     }
-    return { name: bench.name, interpreterNs, jitNs, kernelNs, kernelNote };
+    return { name: bench.name, interpreterNs, jitNs, jitOriginalNs, kernelNs, kernelNote };
   });
 }
 
@@ -301,13 +304,14 @@ export function printJitBenchmarks(seconds = 0.5): void {
   console.log("\nCompute programs (kernel-verifiable variants): ns per run");
   console.log(
     table(
-      ["program", "interpreter", "our JIT", "kernel JIT", "ours/kernel"],
+      ["program", "interpreter", "our JIT", "kernel JIT", "ours/kernel", "our JIT, original program"],
       rows.map((r) => [
         r.name,
         r.interpreterNs.toFixed(0),
         r.jitNs.toFixed(0),
         r.kernelNs === undefined ? "-" : r.kernelNs.toFixed(0),
         r.kernelNs === undefined ? "-" : (r.jitNs / r.kernelNs).toFixed(2),
+        r.jitOriginalNs.toFixed(0),
       ]),
     ),
   );
