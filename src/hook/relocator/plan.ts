@@ -35,6 +35,8 @@ export interface PlanOptions {
 
 export interface ProloguePlan {
   readonly code: FunctionCode;
+  /** The probe offset asked for (0 = the function entry, even when the patch goes after an endbr64). */
+  readonly probeOffset: number;
   /** Offset of the patch from the function entry (0, 4 after endbr64, or the probe offset). */
   readonly patchOffset: number;
   readonly patchAddress: bigint;
@@ -177,6 +179,7 @@ export function planPrologue(code: FunctionCode, options: PlanOptions = {}): Pro
 
   return {
     code,
+    probeOffset: options.offset ?? 0,
     patchOffset: start,
     patchAddress: code.address + BigInt(start),
     patchLength: position - start,

@@ -41,9 +41,8 @@ export const HookControl = {
 export interface HookSliceOptions {
   /** Where the slice will be written (16-byte aligned, within ±2 GB of the patch). */
   readonly address: bigint;
+  /** The displaced instructions; its probe offset decides entry or body probe (pt_regs.rip = entry + offset). */
   readonly plan: ProloguePlan;
-  /** Probe offset from the function entry (as given to planPrologue); pt_regs.rip = entry + offset. */
-  readonly probeOffset?: number;
   /** Address of this hook's control block (writable, within ±2 GB of the slice). */
   readonly control: bigint;
   /** The per-thread shadow stacks; enables the return stub (uretprobes; function entries only). */
@@ -108,7 +107,7 @@ export function buildHookSlice(options: HookSliceOptions): HookSlice {
   const { plan } = options;
   if (options.address % 16n !== 0n) throw new RangeError("a hook slice must be 16-byte aligned");
   if (options.control % 8n !== 0n) throw new RangeError("a hook control block must be 8-byte aligned");
-  const probeOffset = options.probeOffset ?? 0;
+  const probeOffset = plan.probeOffset;
   const atEntry = probeOffset === 0;
   const policy = options.vectors ?? "abi";
   const override = options.override ?? atEntry;

@@ -27,6 +27,11 @@ export class InstructionDecodeError extends Error {
 }
 
 const SEGMENT_PREFIXES = new Set([0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65]);
+const LEGACY_PREFIXES = new Set([0xf0, 0xf2, 0xf3, 0x66, 0x67, ...SEGMENT_PREFIXES]);
+
+function isRex(byte: number): boolean {
+  return (byte & 0xf0) === 0x40;
+}
 
 /** Reads bytes of one instruction, failing on truncation or on exceeding the 15-byte limit. */
 class ByteCursor {
@@ -96,11 +101,8 @@ function readPrefixes(cursor: ByteCursor): PrefixState {
     const byte = cursor.peek();
     // The CPU ignores a REX prefix that is not directly before the opcode; compilers never emit one, and
     // disassemblers disagree on how to show it, so such bytes are refused (they are data, not code).
-    if (state.rex !== undefined) {
-      const isPrefix = (byte & 0xf0) === 0x40 || byte === 0xf0 || byte === 0xf2 || byte === 0xf3 || byte === 0x66 || byte === 0x67 || SEGMENT_PREFIXES.has(byte);
-      if (isPrefix) cursor.fail("a REX prefix followed by another prefix");
-    }
-    if ((byte & 0xf0) === 0x40) {
+    if (state.rex !== undefined && (isRex(byte) || LEGACY_PREFIXES.has(byte))) cursor.fail("a REX prefix followed by another prefix");
+    if (isRex(byte)) {
       state.rex = byte;
       cursor.next();
       continue;

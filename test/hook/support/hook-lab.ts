@@ -139,7 +139,6 @@ export class HookLab {
     const slice = buildHookSlice({
       address: sliceAddress,
       plan,
-      probeOffset: options.offset ?? 0,
       control,
       ...(withReturn ? { threadStacks: options.threadStacks ?? this.threadStacks } : {}),
       ...options.slice,
