@@ -1,13 +1,16 @@
 // Creating an object's maps: memory for each region, initial contents (global data, map-in-map slots),
-// and the address each region is registered at so programs can reach it.
+// and the address each region is registered at so programs can reach it. Where the memory comes from is
+// the engine's choice (a MapPlacement): the interpreter registers plain buffers in its address space, the
+// JIT places regions in native memory that generated code reaches by their real addresses.
 
 import type { BpfMap } from "../maps/bpf-map.js";
-import { createMap, mapRegionSize } from "../maps/create-map.js";
+import { createMap, mapRegionAlignment, mapRegionSize } from "../maps/create-map.js";
 import type { MapRuntimeOptions, MapSpec } from "../maps/map-spec.js";
 import { possibleCpus } from "../maps/possible-cpus.js";
 import { ObjectError } from "../object/errors.js";
 import type { MapDefinition, ObjectSpec } from "../object/spec.js";
-import type { AddressSpace } from "../vm/address-space.js";
+import { AddressSpace } from "../vm/address-space.js";
+import { fillKconfig, type KconfigSource } from "./kconfig.js";
 
 const BPF_MAP_TYPE_PERF_EVENT_ARRAY = 4;
 const BPF_F_RDONLY_PROG = 0x80;
@@ -38,25 +41,59 @@ export function mapSpecOf(definition: MapDefinition, ncpus: number): MapSpec {
   };
 }
 
+/** Where an engine keeps map regions. */
+export interface MapPlacement {
+  /**
+   * A zero-filled region of at least `size` bytes, `alignment`-aligned in memory (as mapRegionAlignment
+   * asks), and the address programs will use for it. `writable`: whether programs may write it.
+   */
+  place(size: number, alignment: number, definition: MapDefinition, writable: boolean): { region: Uint8Array; address: bigint };
+}
+
+/** The interpreter's placement: ordinary buffers registered in its address space. */
+export function addressSpacePlacement(memory: AddressSpace): MapPlacement {
+  return {
+    place(size, _alignment, definition, writable) {
+      const region = new Uint8Array(size);
+      return { region, address: memory.add(`map '${definition.name}'`, region, writable) };
+    },
+  };
+}
+
+/** The spec with its .kconfig map's initial data holding the extern values of this system. */
+export function withKconfig(spec: ObjectSpec, source: KconfigSource | undefined): ObjectSpec {
+  const index = spec.maps.findIndex((m) => m.origin === "kconfig");
+  const map = spec.maps[index];
+  if (!map?.initialData) return spec;
+  const data = map.initialData.slice();
+  fillKconfig(spec, data, source);
+  const maps = [...spec.maps];
+  maps[index] = { ...map, initialData: data };
+  return { ...spec, maps };
+}
+
 function keyU32(index: number): Uint8Array {
   const key = new Uint8Array(4);
   new DataView(key.buffer).setUint32(0, index, true);
   return key;
 }
 
-export function createObjectMaps(spec: ObjectSpec, memory: AddressSpace, options: MapRuntimeOptions = {}): LiveMap[] {
+export function createObjectMaps(spec: ObjectSpec, memory: AddressSpace | MapPlacement, options: MapRuntimeOptions = {}): LiveMap[] {
+  const placement = memory instanceof AddressSpace ? addressSpacePlacement(memory) : memory;
   const ncpus = options.ncpus ?? possibleCpus();
   const runtime: MapRuntimeOptions = { ...options, ncpus };
   const live: LiveMap[] = spec.maps.map((definition, index) => {
     const mapSpec = mapSpecOf(definition, ncpus);
     let map: BpfMap;
+    let address: bigint;
     try {
-      map = createMap(mapSpec, new Uint8Array(mapRegionSize(mapSpec, runtime)), runtime);
+      // Programs may not write read-only maps (.rodata); the control plane fills them before they run.
+      const placed = placement.place(mapRegionSize(mapSpec, runtime), mapRegionAlignment(mapSpec), definition, (definition.flags & BPF_F_RDONLY_PROG) === 0);
+      address = placed.address;
+      map = createMap(mapSpec, placed.region, runtime);
     } catch (error) {
       throw new ObjectError(`map '${definition.name}': ${(error as Error).message}`, "OBJ_BAD_MAP");
     }
-    // Programs may not write read-only maps (.rodata); the control plane fills them before they run.
-    const address = memory.add(`map '${definition.name}'`, map.region, (definition.flags & BPF_F_RDONLY_PROG) === 0);
     let valueAddress = 0n;
     if (definition.initialData) {
       const result = map.updateElem(keyU32(0), definition.initialData);

@@ -251,6 +251,11 @@ export class Asm {
     lockAlu(this.buf, AluOp.Add, width, m, src);
   }
 
+  /** `lock or [m], src`. */
+  lockOr(m: Mem, src: number, width: 32 | 64 = 32): void {
+    lockAlu(this.buf, AluOp.Or, width, m, src);
+  }
+
   /** `xchg [m], src` (locked): src gets the old value. */
   xchg(m: Mem, src: number, width: 32 | 64 = 32): void {
     xchgMR(this.buf, width, m, src);

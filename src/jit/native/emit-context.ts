@@ -33,7 +33,21 @@ export interface EmitContext {
   readonly clockGettime: bigint | undefined;
   /** See ProcessFacts.tidOffset. */
   readonly tidOffset: number | undefined;
+  /** The trace ring (a RINGBUF map region) bpf_trace_printk writes records to, if any. */
+  readonly traceRing: bigint | undefined;
 }
+
+/** Linux x86-64 system call numbers the helpers use. */
+export const Sys = {
+  getpid: 39,
+  getuid: 102,
+  getgid: 104,
+  prctl: 157,
+  gettid: 186,
+  clockGettime: 228,
+  processVmReadv: 310,
+  processVmWritev: 311,
+} as const;
 
 /** Attempts to take a map lock before giving up with -EBUSY (a holder that died must not hang callers). */
 export const MAX_SPINS = 1 << 22;

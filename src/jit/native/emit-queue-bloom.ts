@@ -26,7 +26,7 @@ function nextSlot(a: Asm, dst: number, index: number, slots: number): void {
   a.bind(fits);
 }
 
-/** r10 = address of slot `slot` of the queue at rdi (uses rax). */
+/** r10 = address of slot `slot` (a zero-extended register) of the queue at rdi. */
 function slotAddress(a: Asm, slot: number): void {
   a.ld(32, R10, M(RDI, Header.valueStride));
   a.imul(R10, slot);
@@ -181,7 +181,7 @@ export function emitBloomFilter(a: Asm): void {
     a.li(RDX, 1);
     a.shlCl(RDX, 32); // 1 << (h & 31): the shift count is masked by the hardware
     if (push) {
-      a.opToMem(AluOp.Or, M(RBX, Header.size, R14, 4), RDX, 32);
+      a.lockOr(M(RBX, Header.size, R14, 4), RDX, 32);
     } else {
       a.ld(32, RAX, M(RBX, Header.size, R14, 4));
       a.test(RAX, RDX, 32);

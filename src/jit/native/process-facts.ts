@@ -57,7 +57,7 @@ function glibcLayout(): { tidOffset: number | undefined; rseqOffset: number | un
   let rseqOffset: number | undefined;
   const offset = libcSymbol(lib, "__rseq_offset");
   const size = libcSymbol(lib, "__rseq_size");
-  if (offset !== undefined && size !== undefined && new Uint32Array(koffi.view(size, 4))[0]! >= 32) {
+  if (offset !== undefined && size !== undefined && new Uint32Array(koffi.view(size, 4))[0]! >= 8) {
     rseqOffset = Number(new BigInt64Array(koffi.view(offset, 8))[0]!);
   }
   return { tidOffset, rseqOffset };
