@@ -12,7 +12,7 @@
 
 import { genericLookupBatch, genericUpdateBatch } from "./batch.js";
 import { BpfMap, cpuSlot, type BatchRequest, type BatchResult } from "./bpf-map.js";
-import { readU32, roundUp, writeU32 } from "./bytes.js";
+import { copyBytes, readU32, roundUp, writeU32 } from "./bytes.js";
 import { Errno } from "./errno.js";
 import { Header, type HeaderFields } from "./header.js";
 import { accessFlagsOk, flagsOutside, PAGE_SIZE, PERCPU_VALUE_MAX, type MapKind } from "./map-kind.js";
@@ -77,7 +77,7 @@ export class ArrayMap extends BpfMap {
     const error = this.checkUpdate(index, flags & ~UpdateFlag.LOCK, flags);
     if (error) return error;
     const target = this.elementOffset(index) + (this.slotsPerElement === 1 ? 0 : cpuSlot(cpu, this.ncpus) * this.valueStride);
-    this.region.set(value.subarray(valueOffset, valueOffset + this.valueSize), target);
+    copyBytes(this.region, target, value, valueOffset, this.valueSize);
     return 0;
   }
 

@@ -22,10 +22,16 @@ export function bytesEqual(a: Uint8Array, aOffset: number, b: Uint8Array, bOffse
   return true;
 }
 
-/** Copies `length` bytes; copyWithin when source and target are the same array (it may overlap). */
+/** Below this many bytes a plain loop beats making a subarray for TypedArray.set (and allocates nothing). */
+const LOOP_COPY_LIMIT = 64;
+
+/**
+ * Copies `length` bytes from source[sourceOffset] to target[targetOffset]: the program-side copies of keys
+ * and values, which should not allocate. copyWithin when both are the same array (they may overlap).
+ */
 export function copyBytes(target: Uint8Array, targetOffset: number, source: Uint8Array, sourceOffset: number, length: number): void {
   if (target === source) target.copyWithin(targetOffset, sourceOffset, sourceOffset + length);
-  else if (length <= 16) for (let i = 0; i < length; i++) target[targetOffset + i] = source[sourceOffset + i]!;
+  else if (length <= LOOP_COPY_LIMIT) for (let i = 0; i < length; i++) target[targetOffset + i] = source[sourceOffset + i]!;
   else target.set(source.subarray(sourceOffset, sourceOffset + length), targetOffset);
 }
 

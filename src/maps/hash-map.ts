@@ -44,7 +44,7 @@
 
 import { BpfMap, cpuSlot, type BatchRequest, type BatchResult } from "./bpf-map.js";
 import { genericDeleteBatch, genericUpdateBatch } from "./batch.js";
-import { bytesEqual, readU32, roundUp, roundUpPowerOfTwo, writeU32 } from "./bytes.js";
+import { bytesEqual, copyBytes, readU32, roundUp, roundUpPowerOfTwo, writeU32 } from "./bytes.js";
 import { Errno } from "./errno.js";
 import { Header, type HeaderFields } from "./header.js";
 import { jhash } from "./jhash.js";
@@ -293,15 +293,15 @@ export class HashMap extends BpfMap {
   private writeValue(element: number, value: Uint8Array, valueOffset: number, allCpus: boolean, cpu: number, fresh: boolean): void {
     const target = this.valueAt(element);
     if (this.valueSlots === 1) {
-      this.region.set(value.subarray(valueOffset, valueOffset + this.valueSize), target);
+      copyBytes(this.region, target, value, valueOffset, this.valueSize);
       return;
     }
     if (allCpus) {
-      this.region.set(value.subarray(valueOffset, valueOffset + this.valueSlots * this.valueStride), target);
+      copyBytes(this.region, target, value, valueOffset, this.valueSlots * this.valueStride);
       return;
     }
     if (fresh) this.region.fill(0, target, target + this.valueSlots * this.valueStride);
-    this.region.set(value.subarray(valueOffset, valueOffset + this.valueSize), target + cpuSlot(cpu, this.ncpus) * this.valueStride);
+    copyBytes(this.region, target + cpuSlot(cpu, this.ncpus) * this.valueStride, value, valueOffset, this.valueSize);
   }
 
   private readValue(element: number, out: Uint8Array): void {
@@ -400,7 +400,7 @@ export class HashMap extends BpfMap {
   private fillElement(element: number, hash: number, key: Uint8Array, keyOffset: number): void {
     const at = this.elementOffset(element);
     this.view.setUint32(at + HashElement.hash, hash, true);
-    this.region.set(key.subarray(keyOffset, keyOffset + this.keySize), at + this.keyOffset);
+    copyBytes(this.region, at + this.keyOffset, key, keyOffset, this.keySize);
   }
 
   /**

@@ -21,7 +21,7 @@
 
 import { genericDeleteBatch, genericLookupBatch, genericUpdateBatch } from "./batch.js";
 import { BpfMap, type BatchRequest, type BatchResult } from "./bpf-map.js";
-import { readU32, roundUp, writeU32 } from "./bytes.js";
+import { copyBytes, readU32, roundUp, writeU32 } from "./bytes.js";
 import { Errno } from "./errno.js";
 import { Header, type HeaderFields } from "./header.js";
 import { accessFlagsOk, flagsOutside, KMALLOC_MAX_SIZE, type MapKind } from "./map-kind.js";
@@ -138,7 +138,7 @@ export class LpmTrieMap extends BpfMap {
     this.view.setUint32(at + LpmNode.child1, NONE, true);
     this.view.setUint32(at + LpmNode.prefixlen, prefixlen, true);
     this.view.setUint32(at + LpmNode.flags, flags, true);
-    this.region.set(key.subarray(dataOffset, dataOffset + this.dataSize), at + LpmNode.data);
+    copyBytes(this.region, at + LpmNode.data, key, dataOffset, this.dataSize);
   }
 
   // ---- bit matching --------------------------------------------------------------------------------------
@@ -217,7 +217,7 @@ export class LpmTrieMap extends BpfMap {
       node = this.readSlot(slot);
     }
     const writeValue = (target: number): void => {
-      this.region.set(value.subarray(valueOffset, valueOffset + this.valueSize), this.nodeOffset(target) + this.valueOffset);
+      copyBytes(this.region, this.nodeOffset(target) + this.valueOffset, value, valueOffset, this.valueSize);
     };
 
     if (node === NONE) {

@@ -23,7 +23,7 @@
 // A sample that does not fit is dropped and counted, and the helper returns -ENOSPC, as in the kernel.
 
 import { BpfMap, cpuSlot } from "./bpf-map.js";
-import { isPowerOfTwo, readU32, roundUp, writeU32 } from "./bytes.js";
+import { copyBytes, isPowerOfTwo, readU32, roundUp, writeU32 } from "./bytes.js";
 import { Errno, MapError } from "./errno.js";
 import { checkFdArraySpec, fdSlotUpdateError } from "./fd-array-map.js";
 import { Header, type HeaderFields } from "./header.js";
@@ -173,8 +173,8 @@ export class PerfEventArrayMap extends BpfMap {
   private putBytes(ringData: number, pos: number, data: Uint8Array, offset: number, length: number): void {
     const start = pos % this.dataSize;
     const first = Math.min(length, this.dataSize - start);
-    this.region.set(data.subarray(offset, offset + first), ringData + start);
-    if (first < length) this.region.set(data.subarray(offset + first, offset + length), ringData);
+    copyBytes(this.region, ringData + start, data, offset, first);
+    if (first < length) copyBytes(this.region, ringData, data, offset + first, length - first);
   }
 
   private putZeros(ringData: number, pos: number, length: number): void {

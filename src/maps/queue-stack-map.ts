@@ -14,7 +14,7 @@
 // NULL), LOOKUP_ELEM peeks, LOOKUP_AND_DELETE_ELEM pops; DELETE_ELEM and GET_NEXT_KEY are EINVAL.
 
 import { BpfMap } from "./bpf-map.js";
-import { roundUp } from "./bytes.js";
+import { copyBytes, roundUp } from "./bytes.js";
 import { Errno } from "./errno.js";
 import { Header, type HeaderFields } from "./header.js";
 import { accessFlagsOk, flagsOutside, KMALLOC_MAX_SIZE, type MapKind } from "./map-kind.js";
@@ -59,7 +59,7 @@ export class QueueStackMap extends BpfMap {
       this.view.setUint32(QueueHeader.tail, this.tail + 1 >= this.slots ? 0 : this.tail + 1, true);
       this.addCount(-1);
     }
-    this.region.set(value.subarray(valueOffset, valueOffset + this.valueSize), this.slotOffset(head));
+    copyBytes(this.region, this.slotOffset(head), value, valueOffset, this.valueSize);
     head = afterHead;
     this.view.setUint32(QueueHeader.head, head, true);
     this.addCount(1);
@@ -94,7 +94,7 @@ export class QueueStackMap extends BpfMap {
       if (remove) this.view.setUint32(QueueHeader.tail, tail + 1 >= this.slots ? 0 : tail + 1, true);
     }
     const at = this.slotOffset(slot);
-    out.set(this.region.subarray(at, at + this.valueSize), outOffset);
+    copyBytes(out, outOffset, this.region, at, this.valueSize);
     if (remove) this.addCount(-1);
     unlock(this.words, QueueHeader.lock >>> 2);
     return 0;

@@ -25,7 +25,7 @@
 // bigint per position access). Native producers use plain 64-bit moves under the lock.
 
 import { BpfMap } from "./bpf-map.js";
-import { isPowerOfTwo } from "./bytes.js";
+import { copyBytes, isPowerOfTwo } from "./bytes.js";
 import { Errno } from "./errno.js";
 import type { HeaderFields } from "./header.js";
 import { PAGE_SIZE, type MapKind } from "./map-kind.js";
@@ -127,7 +127,7 @@ export class RingbufMap extends BpfMap {
     if (flags & ~(RingbufFlag.NO_WAKEUP | RingbufFlag.FORCE_WAKEUP)) return -Errno.EINVAL;
     const sample = this.reserve(size);
     if (sample < 0) return -Errno.EAGAIN;
-    this.region.set(data.subarray(dataOffset, dataOffset + size), sample);
+    copyBytes(this.region, sample, data, dataOffset, size);
     this.commit(sample, false);
     return 0;
   }
