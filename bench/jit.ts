@@ -26,6 +26,7 @@ import { ProgType } from "../src/object/section-names.js";
 import { Interpreter } from "../src/vm/interpreter.js";
 import { generateCase } from "../test/support/program-generator.js";
 import { COMPUTE_PROGRAMS } from "./compute-programs.js";
+import { benchTable } from "./table.js";
 
 /** Stands for `lddw r1, <the input map's value>` in the programs below. */
 const INPUT_MARKER = 0x696e707574n;
@@ -287,12 +288,6 @@ export function measureCompileTime(): CompileTimeResult {
   return { slots: program.length, codeBytes: compiled.code.length, passes: compiled.passes, warmMs: (performance.now() - start) / runs, firstMs };
 }
 
-function table(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]): string => cells.map((c, i) => c.padStart(widths[i]!)).join("  ");
-  return [line(headers), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
-}
-
 /** Measures and prints both tables. */
 export function printJitBenchmarks(seconds = 0.5): void {
   const compile = measureCompileTime();
@@ -303,7 +298,7 @@ export function printJitBenchmarks(seconds = 0.5): void {
   const rows = measureJitPrograms(seconds);
   console.log("\nCompute programs (kernel-verifiable variants): ns per run");
   console.log(
-    table(
+    benchTable(
       ["program", "interpreter", "our JIT", "kernel JIT", "ours/kernel", "our JIT, original program"],
       rows.map((r) => [
         r.name,

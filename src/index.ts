@@ -28,3 +28,8 @@ export { ObjectError, type ObjectErrorCode } from "./object/errors.js";
 export type * from "./object/spec.js";
 export { mapTypeName, progTypeName } from "./object/type-names.js";
 export * from "./core/index.js";
+export { JitProgram, type JitOptions } from "./jit/native-program.js";
+export { ProgArrayTable } from "./jit/prog-array.js";
+export { NativeRegion, loadCode, nativeFunction } from "./jit/executable-memory.js";
+export { compileProgram, type CompileOptions, type CompiledCode } from "./jit/x64/compiler/compile.js";
+export { JitCompileError } from "./jit/x64/compiler/errors.js";
