@@ -12,7 +12,10 @@ export { emitRelocatedPrologue, relocatePrologue } from "./relocator/relocate.js
 export { FRAME_SIZE, Invocation, NO_SYSCALL, PT_REGS_SIZE, PtRegs, RED_ZONE_SIZE, USER_CS, USER_SS } from "./trampoline/frame-layout.js";
 export {
   buildHookSlice,
+  controlBlockWrites,
   dispatchTarget,
+  type HookAttachment,
+  HOOK_SLICE_MAX_SIZE,
   HookControl,
   type HookSlice,
   type HookSliceOptions,
@@ -37,3 +40,4 @@ export {
 export { auxvValue, fsgsbaseEnabled, threadKeySourceFor } from "./trampoline/thread-key.js";
 export { findGapNear, type GapOptions, type MappedRange, parseMappedRanges } from "./placement.js";
 export { threadsInsidePatch } from "./patch-safety.js";
+export { prepareHook, type PrepareHookOptions, type PreparedHook } from "./prepare.js";

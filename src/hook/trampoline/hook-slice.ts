@@ -77,6 +77,9 @@ export interface HookSlice {
   readonly variants: HookVariants;
 }
 
+/** Room to reserve for one slice (the largest, with all of xmm0-15 saved, is about 2.2 KiB). */
+export const HOOK_SLICE_MAX_SIZE = 4096;
+
 const DATA_FUNC_IP = 0;
 const DATA_PROBE_IP = 8;
 
@@ -94,6 +97,28 @@ export function dispatchTarget(slice: HookSlice, hasEntryPrograms: boolean, hasR
     return target;
   }
   return hasEntryPrograms ? slice.variants.entry : slice.variants.none;
+}
+
+/** What is attached to a hook: the addresses of its program tables (0 for none). */
+export interface HookAttachment {
+  readonly entryTable: bigint;
+  readonly returnTable: bigint;
+}
+
+/**
+ * The aligned 8-byte stores (each atomic on x86-64) that switch a live hook to `next`, in an order that is
+ * safe while its threads run: new tables first, then the dispatch target, then the tables being removed.
+ * A thread already past the dispatch reads at worst a table that is empty or gone to zero, which the stubs
+ * treat as no programs. The tables themselves must stay readable until no thread can still be using them.
+ */
+export function controlBlockWrites(slice: HookSlice, next: HookAttachment): { offset: number; value: bigint }[] {
+  const writes: { offset: number; value: bigint }[] = [];
+  if (next.entryTable !== 0n) writes.push({ offset: HookControl.entryTable, value: next.entryTable });
+  if (next.returnTable !== 0n) writes.push({ offset: HookControl.returnTable, value: next.returnTable });
+  writes.push({ offset: HookControl.dispatch, value: dispatchTarget(slice, next.entryTable !== 0n, next.returnTable !== 0n) });
+  if (next.entryTable === 0n) writes.push({ offset: HookControl.entryTable, value: 0n });
+  if (next.returnTable === 0n) writes.push({ offset: HookControl.returnTable, value: 0n });
+  return writes;
 }
 
 /** The control block's initial contents: dispatch to `none`, no tables. Write it before the patch. */
@@ -190,6 +215,7 @@ export function buildHookSlice(options: HookSliceOptions): HookSlice {
     if (!(error instanceof HookCodeRangeError)) throw error;
     throw new HookError("HOOK_OUT_OF_RANGE", `function ${name}: the hook control block at ${hex(options.control)} must be within ±2 GB of the slice at ${hex(options.address)}`);
   }
+  if (bytes.length > HOOK_SLICE_MAX_SIZE) throw new Error(`hook slice of ${bytes.length} bytes exceeds HOOK_SLICE_MAX_SIZE`);
   return {
     address: options.address,
     bytes,

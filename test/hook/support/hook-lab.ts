@@ -8,16 +8,9 @@
 import { readFileSync } from "node:fs";
 import { X64Writer } from "../../../src/hook/emit/x64-writer.js";
 import { findGapNear, parseMappedRanges } from "../../../src/hook/placement.js";
-import { planPrologue, type PlanOptions, type ProloguePlan } from "../../../src/hook/relocator/plan.js";
-import {
-  buildHookSlice,
-  dispatchTarget,
-  HookControl,
-  type HookSlice,
-  type HookSliceOptions,
-  initialControlBlock,
-} from "../../../src/hook/trampoline/hook-slice.js";
-import { buildPatch } from "../../../src/hook/trampoline/patch.js";
+import { prepareHook } from "../../../src/hook/prepare.js";
+import type { PlanOptions, ProloguePlan } from "../../../src/hook/relocator/plan.js";
+import { controlBlockWrites, HOOK_SLICE_MAX_SIZE, HookControl, type HookSlice, type HookSliceOptions } from "../../../src/hook/trampoline/hook-slice.js";
 import { type AttachedProgram, encodeProgramTable } from "../../../src/hook/trampoline/program-table.js";
 import { DEFAULT_THREAD_STACK_SHAPE, type ThreadStackConfig, type ThreadKeySource, threadStackTableSize } from "../../../src/hook/trampoline/thread-stacks.js";
 import { mapExecutableAt, nativeBytes, writeCode } from "./local-process.js";
@@ -131,40 +124,33 @@ export class HookLab {
   hook(name: string, address: bigint, size: number | undefined, options: LabHookOptions = {}): InstalledHook {
     const length = size ?? 64;
     const code = { name, address, bytes: nativeBytes(address, length).slice(), ...(size === undefined ? {} : { size }) };
-    const plan = planPrologue(code, options);
     const control = this.allocData(HookControl.size, 64);
     const atEntry = (options.offset ?? 0) === 0;
     const withReturn = options.returnProbes ?? atEntry;
-    const sliceAddress = this.allocCode(4096, 64);
-    const slice = buildHookSlice({
-      address: sliceAddress,
-      plan,
+    const sliceAddress = this.allocCode(HOOK_SLICE_MAX_SIZE, 64);
+    const { plan, slice, control: controlBytes, patch } = prepareHook({
+      code,
+      plan: options,
+      sliceAddress,
       control,
       ...(withReturn ? { threadStacks: options.threadStacks ?? this.threadStacks } : {}),
       ...options.slice,
     });
-    if (slice.bytes.length > 4096) throw new Error("hook slice larger than reserved");
     this.write(sliceAddress, slice.bytes);
-    this.write(control, initialControlBlock(slice));
-    writeCode(plan.patchAddress, buildPatch(plan, slice.entry));
-    let entryCount = 0;
-    let returnCount = 0;
-    // Attach order: table first, then dispatch; a detach switches dispatch first, then the table.
-    const update = (entryPrograms: readonly AttachedProgram[] | undefined, returnPrograms: readonly AttachedProgram[] | undefined): void => {
-      if (entryPrograms !== undefined && entryPrograms.length > 0) this.setU64(control + BigInt(HookControl.entryTable), this.table(entryPrograms));
-      if (returnPrograms !== undefined && returnPrograms.length > 0) this.setU64(control + BigInt(HookControl.returnTable), this.table(returnPrograms));
-      entryCount = entryPrograms?.length ?? entryCount;
-      returnCount = returnPrograms?.length ?? returnCount;
-      this.setU64(control + BigInt(HookControl.dispatch), dispatchTarget(slice, entryCount > 0, returnCount > 0));
-      if (entryPrograms !== undefined && entryPrograms.length === 0) this.setU64(control + BigInt(HookControl.entryTable), 0n);
-      if (returnPrograms !== undefined && returnPrograms.length === 0) this.setU64(control + BigInt(HookControl.returnTable), 0n);
+    this.write(control, controlBytes);
+    writeCode(plan.patchAddress, patch);
+    let attached = { entryTable: 0n, returnTable: 0n };
+    const update = (change: Partial<typeof attached>): void => {
+      attached = { ...attached, ...change };
+      for (const { offset, value } of controlBlockWrites(slice, attached)) this.setU64(control + BigInt(offset), value);
     };
+    const tableOf = (programs: readonly AttachedProgram[]): bigint => (programs.length === 0 ? 0n : this.table(programs));
     return {
       plan,
       slice,
       control,
-      setEntryPrograms: (programs) => update(programs, undefined),
-      setReturnPrograms: (programs) => update(undefined, programs),
+      setEntryPrograms: (programs) => update({ entryTable: tableOf(programs) }),
+      setReturnPrograms: (programs) => update({ returnTable: tableOf(programs) }),
       unpatch: () => writeCode(plan.patchAddress, plan.originalBytes),
     };
   }
