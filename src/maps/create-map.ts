@@ -4,8 +4,8 @@
 // A region is a Uint8Array handed over by an allocator (an ArrayBuffer, a SharedArrayBuffer, or later a
 // slice of a memfd mapped into several processes). It must start 8-byte aligned in its buffer (ring
 // buffers and mmapable arrays also want 4096-byte alignment in memory for the kernel's page layout, which
-// mapRegionAlignment reports), be at least mapRegionSize(spec) bytes, and be zero-filled, as fresh
-// anonymous or memfd memory is; createMap does not clear it again, so that a large map costs no extra pass.
+// mapRegionAlignment reports) and be at least mapRegionSize(spec) bytes. createMap clears those bytes
+// first (an arena may hand out reused memory), since a new map's values start at zero, as the kernel's do.
 
 import { arrayKind } from "./array-map.js";
 import type { BpfMap } from "./bpf-map.js";
@@ -100,13 +100,14 @@ export function mapRegionAlignment(spec: MapSpec): number {
   return 8;
 }
 
-/** Lays a new map out in `region` (zero-filled, at least mapRegionSize bytes). Throws MapError. */
+/** Lays a new map out in `region` (at least mapRegionSize bytes). Throws MapError. */
 export function createMap(spec: MapSpec, region: Uint8Array, options: MapRuntimeOptions = {}): BpfMap {
   const { kind, fields } = resolve(spec, options);
   if (region.byteOffset % 8 !== 0) throw new MapError(Errno.EINVAL, "a map region must start 8-byte aligned");
   if (region.length < fields.regionSize) {
     throw new MapError(Errno.ENOMEM, `map '${spec.name}' needs ${fields.regionSize} bytes, the region has ${region.length}`);
   }
+  region.fill(0, 0, fields.regionSize);
   const view = new DataView(region.buffer, region.byteOffset, region.byteLength);
   writeHeader(view, fields);
   const map = kind.create(region, fields, options);

@@ -76,10 +76,12 @@ export class RingbufMap extends BpfMap {
   }
 
   /**
-   * bpf_ringbuf_reserve: the offset (in the region) of `size` writable bytes, or -errno. The record stays
-   * BUSY, holding back consumers, until it is submitted or discarded.
+   * bpf_ringbuf_reserve: the offset (in the region) of `size` writable bytes, or -errno (the helper then
+   * returns NULL; it takes no flags). The record stays BUSY, holding back consumers, until it is
+   * submitted or discarded.
    */
-  reserve(size: number): number {
+  reserve(size: number, flags = 0): number {
+    if (flags !== 0) return -Errno.EINVAL;
     if (size > RINGBUF_MAX_RECORD_SZ) return -Errno.E2BIG;
     const length = (size + RINGBUF_HDR_SZ + 7) & ~7;
     if (length > this.size) return -Errno.E2BIG;
@@ -108,7 +110,10 @@ export class RingbufMap extends BpfMap {
     return header + RINGBUF_HDR_SZ;
   }
 
-  /** bpf_ringbuf_submit / bpf_ringbuf_discard of a sample at region offset `sample`. */
+  /**
+   * bpf_ringbuf_submit / bpf_ringbuf_discard of a sample at region offset `sample`. Their flags only ask
+   * for (or against) waking a sleeping consumer, which polls here, so there are none to take.
+   */
   commit(sample: number, discard: boolean): void {
     const word = (sample - RINGBUF_HDR_SZ) >>> 2;
     const len = Atomics.load(this.words, word) >>> 0;
