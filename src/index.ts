@@ -33,3 +33,4 @@ export { ProgArrayTable } from "./jit/prog-array.js";
 export { NativeRegion, loadCode, nativeFunction } from "./jit/executable-memory.js";
 export { compileProgram, type CompileOptions, type CompiledCode } from "./jit/x64/compiler/compile.js";
 export { JitCompileError } from "./jit/x64/compiler/errors.js";
+export * from "./hook/index.js";
