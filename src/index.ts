@@ -34,3 +34,4 @@ export { NativeRegion, loadCode, nativeFunction } from "./jit/executable-memory.
 export { compileProgram, type CompileOptions, type CompiledCode } from "./jit/x64/compiler/compile.js";
 export { JitCompileError } from "./jit/x64/compiler/errors.js";
 export * from "./hook/index.js";
+export * from "./maps/index.js";
