@@ -12,6 +12,7 @@ import type { MapDefinition, ObjectSpec } from "../object/spec.js";
 import { AddressSpace } from "../vm/address-space.js";
 import { fillKconfig, type KconfigSource } from "./kconfig.js";
 
+const BPF_MAP_TYPE_PROG_ARRAY = 3;
 const BPF_MAP_TYPE_PERF_EVENT_ARRAY = 4;
 const BPF_F_RDONLY_PROG = 0x80;
 
@@ -119,4 +120,20 @@ export function createObjectMaps(spec: ObjectSpec, memory: AddressSpace | MapPla
     }
   }
   return live;
+}
+
+/**
+ * Initial prog_array slots from the object (`.values = { [1] = &prog }`): each named program's id, as
+ * `idOf` gives it. Names that are maps (map-in-map slots) are createObjectMaps's business.
+ */
+export function fillProgArrays(maps: readonly LiveMap[], idOf: (program: string) => number | undefined): void {
+  for (const live of maps) {
+    if (live.definition.type !== BPF_MAP_TYPE_PROG_ARRAY) continue;
+    for (const [slot, name] of live.definition.initialSlots) {
+      const id = idOf(name);
+      if (id === undefined) continue;
+      const result = live.map.updateElem(keyU32(slot), keyU32(id));
+      if (result !== 0) throw new ObjectError(`map '${live.definition.name}': cannot put program '${name}' in slot ${slot} (error ${result})`, "OBJ_BAD_MAP");
+    }
+  }
 }

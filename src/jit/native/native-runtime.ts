@@ -16,6 +16,7 @@ import { emitBloomFilter, emitQueueStack } from "./emit-queue-bloom.js";
 import { emitHelpers, HELPER_ROUTINES } from "./emit-helpers.js";
 import { processFacts, type ProcessFacts } from "./process-facts.js";
 import { SharedMemory } from "./shared-memory.js";
+import { TraceRing } from "./trace-ring.js";
 import { thisProcessVdso } from "./vdso.js";
 
 export interface NativeRuntimeOptions {
@@ -23,8 +24,8 @@ export interface NativeRuntimeOptions {
   cpu?: CpuSource;
   /** Facts about the process the code will run in (default: this process's). */
   facts?: ProcessFacts;
-  /** Address of the trace ring's region (a RINGBUF map region) that bpf_trace_printk writes to. */
-  traceRing?: bigint;
+  /** Data bytes of the trace ring bpf_trace_printk writes to (a power of 2, default 1 MiB). */
+  traceRingSize?: number;
 }
 
 export class NativeRuntime {
@@ -36,6 +37,8 @@ export class NativeRuntime {
     private readonly code: NativeRegion,
     private readonly offsets: ReadonlyMap<string, number>,
     readonly privateBlock: SharedMemory,
+    /** Where this library's bpf_trace_printk leaves its records. */
+    readonly traceRing: TraceRing,
     cpuSource: CpuSource,
     /** Native helper addresses by helper id, for the JIT's helper tables. */
     readonly helperAddresses: ReadonlyMap<number, bigint>,
@@ -46,7 +49,9 @@ export class NativeRuntime {
   static create(options: NativeRuntimeOptions = {}): NativeRuntime {
     const facts = options.facts ?? processFacts();
     const privateBlock = SharedMemory.processPrivate(PrivateBlock.size);
+    let traceRing: TraceRing | undefined;
     try {
+      traceRing = TraceRing.create(options.traceRingSize);
       const cpu = options.cpu ?? pickCpuSource(facts);
       const a = new Asm();
       const ctx: EmitContext = {
@@ -55,7 +60,7 @@ export class NativeRuntime {
         privateBlock: privateBlock.address,
         clockGettime: thisProcessVdso()?.symbol("__vdso_clock_gettime"),
         tidOffset: facts.tidOffset,
-        traceRing: options.traceRing,
+        traceRing: traceRing.address,
       };
       emitAll(ctx);
       const offsets = new Map<string, number>();
@@ -66,9 +71,10 @@ export class NativeRuntime {
         const offset = offsets.get(name);
         if (offset !== undefined) helperAddresses.set(id, code.address + BigInt(offset));
       }
-      return new NativeRuntime(code, offsets, privateBlock, cpu, helperAddresses);
+      return new NativeRuntime(code, offsets, privateBlock, traceRing, cpu, helperAddresses);
     } catch (error) {
       privateBlock.free();
+      traceRing?.dispose();
       throw error;
     }
   }
@@ -101,6 +107,7 @@ export class NativeRuntime {
     this.disposed = true;
     this.code.free();
     this.privateBlock.free();
+    this.traceRing.dispose();
   }
 }
 
