@@ -11,7 +11,7 @@ import type { BpfMap } from "../../src/maps/bpf-map.js";
 import { MapFlag, MapType, UpdateFlag } from "../../src/maps/map-types.js";
 import type { MapSpec } from "../../src/maps/map-spec.js";
 import { Prng } from "../support/program-generator.js";
-import { nativeMap, Scratch, signed, u32, type NativeMap } from "./support/native-maps.js";
+import { assertSameBytes, nativeMap, Scratch, signed, u32, type NativeMap } from "./support/native-maps.js";
 
 const NCPUS = 4;
 const CPU = 2;
@@ -38,12 +38,7 @@ function twin(spec: MapSpec): Twin {
 }
 
 function sameRegions(t: Twin, step: string): void {
-  const a = t.native.map.region;
-  const b = t.reference.map.region;
-  if (Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0) return;
-  let first = 0;
-  while (a[first] === b[first]) first++;
-  assert.fail(`${step}: regions differ first at byte 0x${first.toString(16)} (native ${a[first]}, TypeScript ${b[first]})`);
+  assertSameBytes(t.native.map.region, t.reference.map.region, step);
 }
 
 /** The native lookup result as the TypeScript one: an offset in the region, or -ENOENT for NULL. */

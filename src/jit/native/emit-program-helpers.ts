@@ -130,9 +130,14 @@ export function emitProgramHelpers(ctx: EmitContext): void {
     a.callFn("safe_read");
     a.cmpi(RAX, 16);
     a.j(Cond.NE, stop);
+    // The return address counts; the walk goes on only up the stack (a chain that does not is broken, or
+    // ends with a zero frame pointer).
+    const upwards = a.label();
     a.ld(64, RAX, M(RSP, 0));
-    a.cmp(RAX, R15); // frames must go up the stack, or the chain is broken
-    a.j(Cond.BE, stop);
+    a.cmp(RAX, R15);
+    a.j(Cond.A, upwards);
+    a.li(RAX, 0);
+    a.bind(upwards);
     a.mov(R15, RAX);
     a.ld(64, RBP, M(RSP, 8));
     a.jmp(walk);

@@ -1,6 +1,7 @@
 // Maps in native memory for the native-library tests: a map created exactly as the JIT runtime places
 // them, and a scratch buffer to hand keys and values to native routines by address.
 
+import assert from "node:assert/strict";
 import type { BpfMap } from "../../../src/maps/bpf-map.js";
 import { createMap, mapRegionSize } from "../../../src/maps/create-map.js";
 import type { MapRuntimeOptions, MapSpec } from "../../../src/maps/map-spec.js";
@@ -63,3 +64,14 @@ export function u64(value: bigint): Uint8Array {
 
 /** A signed result of a native routine (rax as -errno). */
 export const signed = (value: bigint): number => Number(BigInt.asIntN(64, value));
+
+/**
+ * Fails unless two regions hold the same bytes. (Not assert.deepEqual: a failing comparison would make
+ * the test runner serialize the native-memory views.)
+ */
+export function assertSameBytes(a: Uint8Array, b: Uint8Array, what: string): void {
+  if (a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0) return;
+  let first = 0;
+  while (first < a.length && a[first] === b[first]) first++;
+  assert.fail(`${what}: the bytes differ first at 0x${first.toString(16)} (${a[first]} vs ${b[first]}; lengths ${a.length}, ${b.length})`);
+}
