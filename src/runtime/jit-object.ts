@@ -62,8 +62,9 @@ export interface JitLoadedProgram {
 }
 
 /**
- * Poisoned instructions call private helper ids from here up (one per distinct message of the object), so
- * the helper table stays small; libbpf's 0xbad2310 would make it 1.5 GB.
+ * Poisoned instructions call private helper ids from here up (one per poisoned slot of the object, so the
+ * error can name the instruction), which keeps helper tables small: libbpf's 0xbad2310 would make them
+ * 1.5 GB.
  */
 const POISON_HELPER_BASE = 1024;
 
@@ -74,7 +75,7 @@ export class JitObject {
   private readonly ownsRuntime: boolean;
   private readonly placement = new NativeMapPlacement();
   private readonly progArrays = new Map<LiveMap, ProgArrayTable>();
-  private readonly poisonMessages: string[] = [];
+  private readonly poisoned: { message: string; pc: number }[] = [];
   private readonly buffers: SharedMemory[] = [];
   private poisonStubs: NativeRegion | undefined;
   private abortWord: DataView;
@@ -226,30 +227,29 @@ export class JitObject {
     return live;
   }
 
-  /** Poisoned calls get a private helper id per distinct message; the helper ends the run (abort_run). */
+  /** Poisoned calls get a private helper id each; the helper ends the run (abort_run). */
   private redirectPoison(insns: Insn[], messages: ReadonlyMap<number, string>): void {
     for (const [slot, message] of messages) {
       const ins = insns[slot];
       if (ins?.code !== op.OP_CALL || ins.imm !== CORE_POISON_HELPER_ID) continue;
-      let index = this.poisonMessages.indexOf(message);
-      if (index < 0) index = this.poisonMessages.push(message) - 1;
-      insns[slot] = { ...ins, imm: POISON_HELPER_BASE + index };
+      const n = this.poisoned.push({ message, pc: slot }) - 1;
+      insns[slot] = { ...ins, imm: POISON_HELPER_BASE + n };
     }
   }
 
-  /** One `mov eax, n; jmp abort_run` per message, registered as helpers POISON_HELPER_BASE + n. */
+  /** One `mov eax, n; call abort_run` per poisoned slot, registered as helper POISON_HELPER_BASE + n. */
   private emitPoisonStubs(helpers: Map<number, bigint>): NativeRegion | undefined {
-    if (this.poisonMessages.length === 0) return undefined;
+    if (this.poisoned.length === 0) return undefined;
     const a = new Asm();
     const abortRun = this.runtime.address("abort_run");
-    this.poisonMessages.forEach((_, n) => {
+    this.poisoned.forEach((_, n) => {
       a.fn(`poison_${n}`);
       a.li(0, n);
       a.li(1, abortRun);
       a.callReg(1); // abort_run never returns here: it leaves the whole run
     });
     const region = loadCode(a.bytes());
-    this.poisonMessages.forEach((_, n) => helpers.set(POISON_HELPER_BASE + n, region.address + BigInt(a.offsetOf(`poison_${n}`))));
+    this.poisoned.forEach((_, n) => helpers.set(POISON_HELPER_BASE + n, region.address + BigInt(a.offsetOf(`poison_${n}`))));
     return region;
   }
 
@@ -258,7 +258,8 @@ export class JitObject {
     const word = this.abortWord.getBigUint64(0, true);
     if (word === 0n) return;
     this.abortWord.setBigUint64(0, 0n, true);
-    throw new VmError(this.poisonMessages[Number(word) - 1] ?? "a poisoned instruction was executed");
+    const poison = this.poisoned[Number(word) - 1];
+    throw poison ? new VmError(poison.message, poison.pc) : new VmError("a poisoned instruction was executed");
   }
 }
 
