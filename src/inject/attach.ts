@@ -15,9 +15,9 @@ import { InjectError } from "./errors.js";
 import { newThread } from "./thread.js";
 import type { Tracee } from "./tracee.js";
 
-function tracerOf(pid: number): number {
+function tracerOf(pid: number, tid = pid): number {
   try {
-    const match = /^TracerPid:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    const match = /^TracerPid:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8"));
     return match === null ? 0 : Number(match[1]);
   } catch {
     return 0;
@@ -27,7 +27,7 @@ function tracerOf(pid: number): number {
 function permissionError(pid: number): InjectError {
   if (pid === process.pid) return new InjectError("INJECT_PERMISSION", `cannot trace process ${pid}: it is this process`);
   const tracer = tracerOf(pid);
-  if (tracer !== 0) return new InjectError("INJECT_PERMISSION", `process ${pid} is already traced by process ${tracer}`);
+  if (tracer !== 0 && tracer !== process.pid) return new InjectError("INJECT_PERMISSION", `process ${pid} is already traced by process ${tracer}`);
   return new InjectError("INJECT_PERMISSION", `no permission to trace process ${pid} (run as its user or as root; a debugger or Yama may also forbid it)`);
 }
 
@@ -52,8 +52,14 @@ function seizeNewThreads(tracee: Tracee, options: number): number {
       ptraceSeize(tid, options);
     } catch (error) {
       if (error instanceof SyscallError && error.errno === Errno.ESRCH) continue; // it exited meanwhile
-      if (error instanceof SyscallError && error.errno === Errno.EPERM) throw permissionError(tracee.pid);
-      throw error;
+      if (!(error instanceof SyscallError && error.errno === Errno.EPERM)) throw error;
+      // EPERM also answers a thread that has just exited, and one created by a thread we already traced
+      // (TRACECLONE attached it for us: its first stop is coming).
+      if (isDead(readTaskStat(tracee.pid, tid))) continue;
+      if (tracerOf(tracee.pid, tid) !== process.pid) throw permissionError(tracee.pid);
+      tracee.threads.set(tid, newThread(tid, "running"));
+      fresh++;
+      continue;
     }
     tracee.threads.set(tid, newThread(tid, "running"));
     fresh++;

@@ -48,11 +48,13 @@ export class RemoteExecutor {
   /** Runs system call `nr` in `thread`; returns rax as a signed value (-errno on failure). */
   syscall(thread: TracedThread, nr: number, args: readonly RemoteArg[]): bigint {
     if (args.length > SYSCALL_ARGUMENT_REGS.length) throw new RangeError(`a system call takes at most 6 arguments, not ${args.length}`);
-    this.installStub();
-    return this.withSavedRegs(thread, (saved) => {
-      const regs: UserRegs = { ...saved, rax: BigInt(nr), orig_rax: 2n ** 64n - 1n, rip: this.stubAddress };
-      args.forEach((arg, i) => (regs[SYSCALL_ARGUMENT_REGS[i]!] = BigInt.asUintN(64, BigInt(arg))));
-      return asSigned(this.runUntilTrap(thread, regs, this.stubAddress + SYSCALL_LENGTH + 1n).rax);
+    return this.tracee.guard(thread, () => {
+      this.installStub();
+      return this.withSavedRegs(thread, (saved) => {
+        const regs: UserRegs = { ...saved, rax: BigInt(nr), orig_rax: 2n ** 64n - 1n, rip: this.stubAddress };
+        args.forEach((arg, i) => (regs[SYSCALL_ARGUMENT_REGS[i]!] = BigInt.asUintN(64, BigInt(arg))));
+        return asSigned(this.runUntilTrap(thread, regs, this.stubAddress + SYSCALL_LENGTH + 1n).rax);
+      });
     });
   }
 
@@ -62,7 +64,13 @@ export class RemoteExecutor {
    */
   call(thread: TracedThread, address: bigint, args: readonly RemoteArg[]): bigint {
     if (args.length > CALL_ARGUMENT_REGS.length) throw new RangeError(`a remote call takes at most 6 arguments, not ${args.length}`);
-    this.installStub();
+    return this.tracee.guard(thread, () => {
+      this.installStub();
+      return this.callSaving(thread, address, args);
+    });
+  }
+
+  private callSaving(thread: TracedThread, address: bigint, args: readonly RemoteArg[]): bigint {
     const xstate = ptraceGetXState(thread.tid);
     try {
       return this.withSavedRegs(thread, (saved) => {
@@ -80,6 +88,10 @@ export class RemoteExecutor {
 
   /** Executes one instruction of `thread`; returns its registers afterwards. */
   step(thread: TracedThread): UserRegs {
+    return this.tracee.guard(thread, () => this.stepOnce(thread));
+  }
+
+  private stepOnce(thread: TracedThread): UserRegs {
     this.takeOverSignal(thread);
     const stepAgain = () => {
       thread.state = "running";

@@ -90,6 +90,7 @@ export class InjectionSession {
     if (!Number.isInteger(pid) || pid <= 0) throw new InjectError("INJECT_NO_PROCESS", `no such process ${pid}`);
     const isOurChild = readTaskStat(pid)?.ppid === process.pid;
     const tracee = new Tracee(pid, isOurChild);
+    tracee.claim();
     const startNs = process.hrtime.bigint();
     const ptraceOptions = PtraceOption.TRACECLONE | (options.killOnTracerExit ? PtraceOption.EXITKILL : 0);
     let memory: ProcessMemory | undefined;
@@ -100,7 +101,11 @@ export class InjectionSession {
       return new InjectionSession(tracee, memory, startNs, stoppedNs, undefined);
     } catch (error) {
       memory?.close();
-      releaseThreads(tracee);
+      try {
+        releaseThreads(tracee);
+      } finally {
+        tracee.unclaim();
+      }
       throw error;
     }
   }
@@ -337,8 +342,12 @@ export class InjectionSession {
       }
     } finally {
       this.scratch = undefined;
-      releaseThreads(this.tracee);
-      this.memory.close();
+      try {
+        releaseThreads(this.tracee);
+      } finally {
+        this.tracee.unclaim();
+        this.memory.close();
+      }
       this.releasedNs = process.hrtime.bigint();
     }
     return this.pauseReport();
@@ -405,29 +414,33 @@ function ignoreGone(action: () => void): void {
 
 /**
  * Lets every held thread go. Running threads (left so by an error midway) are stopped first so each can be
- * detached; signals kept from the target while we held it are sent again.
+ * detached; signals kept from the target while we held it are sent again. Threads found dead are collected.
  */
 function releaseThreads(tracee: Tracee): void {
-  if (tracee.exited) {
-    // Reap the threads' remains so they do not linger as traced zombies.
-    for (const thread of tracee.threads.values()) {
-      if (thread.tid !== tracee.pid || !tracee.isOurChild) ignoreGone(() => void waitPid(thread.tid, WaitFlag.WALL | WaitFlag.WNOHANG));
-    }
-    return;
-  }
-  const running = tracee.liveThreads().filter((t) => t.state === "running");
-  for (const thread of running) ignoreGone(() => ptraceInterrupt(thread.tid));
-  try {
+  if (!tracee.exited) {
+    const running = tracee.liveThreads().filter((t) => t.state === "running");
+    for (const thread of running) ignoreGone(() => ptraceInterrupt(thread.tid));
     while (!tracee.exited && tracee.liveThreads().some((t) => t.state === "running")) tracee.nextEvent();
-  } catch (error) {
-    if (!(error instanceof InjectError && error.code === "INJECT_EXITED")) throw error;
   }
-  for (const thread of tracee.liveThreads()) {
+  const dead: TracedThread[] = [];
+  for (const thread of tracee.exited ? [] : tracee.liveThreads()) {
     for (const signal of thread.deferredSignals) ignoreGone(() => tgkill(tracee.pid, thread.tid, signal));
     thread.deferredSignals = [];
     const stop = thread.stop;
     const pending = stop?.kind === "signal" && stop.ours !== true ? stop.signal : 0;
-    ignoreGone(() => ptraceDetach(thread.tid, pending));
-    thread.state = "exited";
+    try {
+      ptraceDetach(thread.tid, pending);
+      thread.state = "released";
+    } catch (error) {
+      if (!(error instanceof SyscallError && error.errno === Errno.ESRCH)) throw error;
+      dead.push(thread);
+    }
+  }
+  for (const thread of dead) tracee.awaitDeath(thread);
+  if (tracee.exited) {
+    // Collect what is left of threads whose exit we have not consumed, so they do not linger traced.
+    for (const thread of tracee.threads.values()) {
+      if (thread.tid !== tracee.pid || !tracee.isOurChild) ignoreGone(() => void waitPid(thread.tid, WaitFlag.WALL | WaitFlag.WNOHANG));
+    }
   }
 }

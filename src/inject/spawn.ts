@@ -86,6 +86,7 @@ export function spawnStopped(argv: readonly string[], options: SpawnOptions = {}
   const startNs = process.hrtime.bigint();
   const ptraceOptions = PtraceOption.TRACEEXEC | PtraceOption.TRACECLONE | (options.killOnTracerExit ? PtraceOption.EXITKILL : 0);
   const tracee = new Tracee(pid, true);
+  tracee.claim();
   const leader = newThread(pid, "running");
   tracee.threads.set(pid, leader);
   try {
@@ -118,6 +119,7 @@ export function spawnStopped(argv: readonly string[], options: SpawnOptions = {}
     }
   } catch (error) {
     // Fail closed: a command we could not bring to its entry point is not left half-started.
+    tracee.unclaim();
     if (!tracee.exited) child.kill("SIGKILL");
     if (error instanceof InjectError) throw error;
     throw new InjectError("INJECT_SPAWN", `cannot start ${commandName(argv)}: ${(error as Error).message}`);

@@ -29,7 +29,8 @@ export interface ThreadStop {
 
 export interface TracedThread {
   readonly tid: number;
-  state: "running" | "stopped" | "exited";
+  /** "released": detached from us, running on its own. */
+  state: "running" | "stopped" | "exited" | "released";
   /** Set while stopped. */
   stop?: ThreadStop | undefined;
   /** Registers as of the current stop, read on first use. */

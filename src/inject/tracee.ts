@@ -16,6 +16,7 @@ import { Errno, SyscallError } from "../native/syscall-error.js";
 import type { UserRegs } from "../native/user-regs.js";
 import { ECHILD, IdType, WaitFlag, waitId, waitPid, type WaitResult, type WaitStatus } from "../native/wait.js";
 import { existsSync } from "node:fs";
+import { ProcessError } from "../process/errors.js";
 import { InjectError } from "./errors.js";
 import { newThread, type ThreadStop, type TracedThread } from "./thread.js";
 
@@ -34,6 +35,9 @@ export function describeExit(status: WaitStatus): string {
   return status.kind;
 }
 
+/** Processes held by a Tracee of this process: a second session on one of them must be refused. */
+const held = new Set<number>();
+
 export class Tracee {
   readonly threads = new Map<number, TracedThread>();
   /** Set once the whole process is gone. */
@@ -47,6 +51,16 @@ export class Tracee {
      */
     readonly isOurChild: boolean,
   ) {}
+
+  /** Marks the process as held by this tracer; throws INJECT_PERMISSION if another session holds it. */
+  claim(): void {
+    if (held.has(this.pid)) throw new InjectError("INJECT_PERMISSION", `process ${this.pid} is already attached by this process (another session)`);
+    held.add(this.pid);
+  }
+
+  unclaim(): void {
+    held.delete(this.pid);
+  }
 
   get exited(): boolean {
     return this.exitStatus !== undefined;
@@ -65,13 +79,36 @@ export class Tracee {
     return thread;
   }
 
+  /** Threads still traced by us. */
   liveThreads(): TracedThread[] {
-    return [...this.threads.values()].filter((t) => t.state !== "exited");
+    return [...this.threads.values()].filter((t) => t.state === "running" || t.state === "stopped");
   }
 
   regsOf(thread: TracedThread): UserRegs {
-    thread.regs ??= ptraceGetRegs(thread.tid);
+    thread.regs ??= this.guard(thread, () => ptraceGetRegs(thread.tid));
     return thread.regs;
+  }
+
+  /**
+   * Runs ptrace requests and memory accesses for a thread we hold. ESRCH, or an address space that reads as
+   * gone, means it died (a SIGKILL wakes traced threads): its death is collected, so its remains do not stay
+   * traced, and INJECT_EXITED is thrown.
+   */
+  guard<T>(thread: TracedThread, action: () => T): T {
+    try {
+      return action();
+    } catch (error) {
+      const gone = (error instanceof SyscallError && error.errno === Errno.ESRCH) || (error instanceof ProcessError && error.code === "PROC_NO_PROCESS");
+      if (!gone) throw error;
+      this.awaitDeath(thread);
+      this.checkAlive();
+      throw new InjectError("INJECT_EXITED", `thread ${thread.tid} of process ${this.pid} exited`);
+    }
+  }
+
+  /** Processes events until `thread` has reported its exit (or the whole process has). */
+  awaitDeath(thread: TracedThread): void {
+    while (!this.exited && thread.state !== "exited") this.nextEvent();
   }
 
   /** Resumes a stopped thread. */
@@ -127,7 +164,7 @@ export class Tracee {
   /** Marks the process gone; later operations throw INJECT_EXITED. */
   markExited(status: WaitStatus): void {
     this.exitStatus ??= status;
-    for (const thread of this.threads.values()) thread.state = "exited";
+    for (const thread of this.liveThreads()) thread.state = "exited";
   }
 
   private adopt(tid: number, state: TracedThread["state"]): TracedThread {

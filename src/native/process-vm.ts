@@ -16,8 +16,8 @@ function bindings() {
   const lib = koffi.load("libc.so.6");
   const params = ["int", "uintptr_t", "unsigned long", "uintptr_t", "unsigned long", "unsigned long"];
   bound = {
-    readv: lib.func("process_vm_readv", "ssize_t", params) as VmCall,
-    writev: lib.func("process_vm_writev", "ssize_t", params) as VmCall,
+    readv: lib.func("process_vm_readv", "intptr_t", params) as VmCall,
+    writev: lib.func("process_vm_writev", "intptr_t", params) as VmCall,
   };
   return bound;
 }

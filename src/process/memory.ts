@@ -32,7 +32,8 @@ export class ProcessMemory {
     let done = 0;
     while (done < length) {
       const got = this.transfer("read", address, done, () => readSync(this.handle(), bytes, done, length - done, position(address, done)));
-      if (got === 0) throw this.failure("read", address, length, "end of memory");
+      // /proc/PID/mem reads nothing once the address space is gone: the process is exiting.
+      if (got === 0) throw this.gone();
       done += got;
     }
     return bytes;
@@ -42,7 +43,7 @@ export class ProcessMemory {
     let done = 0;
     while (done < bytes.length) {
       const put = this.transfer("write", address, done, () => writeSync(this.handle(), bytes, done, bytes.length - done, position(address, done)));
-      if (put === 0) throw this.failure("write", address, bytes.length, "end of memory");
+      if (put === 0) throw this.gone();
       done += put;
     }
   }
@@ -93,9 +94,13 @@ export class ProcessMemory {
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === "EIO" || code === "EFAULT") throw this.failure(what, address + BigInt(done), 1, "unmapped");
-      if (code === "ESRCH") throw new ProcessError("PROC_NO_PROCESS", `process ${this.pid} has exited`);
+      if (code === "ESRCH") throw this.gone();
       throw error;
     }
+  }
+
+  private gone(): ProcessError {
+    return new ProcessError("PROC_NO_PROCESS", `process ${this.pid} has exited`);
   }
 
   private failure(what: string, address: bigint, length: number, why: string): ProcessError {
