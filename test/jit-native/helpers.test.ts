@@ -18,11 +18,18 @@ import type { RingbufMap } from "../../src/maps/ringbuf-map.js";
 import { assertSameBytes, nativeMap, Scratch, signed, u32 } from "./support/native-maps.js";
 
 const runtime = NativeRuntime.create();
+/** The same helpers with probe reads through the fault guard instead of system calls. */
+const guarded = NativeRuntime.create({ faultGuard: "signal" });
 const scratch = new Scratch();
 after(() => {
   runtime.dispose();
+  guarded.dispose();
   scratch.free();
 });
+const MODES = [
+  ["system calls", runtime],
+  ["the fault guard", guarded],
+] as const;
 
 const EFAULT = -14;
 const EINVAL = -22;
@@ -115,24 +122,26 @@ test("perf_event_output: native records are the TypeScript ones, byte for byte, 
   }
 });
 
-test("probe_read: good addresses copy, bad ones give -EFAULT and a zeroed destination", () => {
-  const source = scratch.put(1024, new Uint8Array([9, 8, 7, 6, 5, 4, 3, 2]));
-  scratch.bytes.fill(0xee, 2048, 2056);
-  assert.equal(runtime.call("probe_read", scratch.at(2048), 8n, source), 0n);
-  assert.deepEqual(scratch.bytes.slice(2048, 2056), new Uint8Array([9, 8, 7, 6, 5, 4, 3, 2]));
-  for (const bad of [0n, 8n, 0xdead0000000n, runtime.privateBlock.address + 1n << 47n]) {
+for (const [mode, rt] of MODES) {
+  test(`probe_read: good addresses copy, bad ones give -EFAULT and a zeroed destination (${mode})`, () => {
+    const source = scratch.put(1024, new Uint8Array([9, 8, 7, 6, 5, 4, 3, 2]));
     scratch.bytes.fill(0xee, 2048, 2056);
-    assert.equal(signed(runtime.call("probe_read", scratch.at(2048), 8n, bad)), EFAULT, `address 0x${bad.toString(16)}`);
-    assert.deepEqual(scratch.bytes.slice(2048, 2056), new Uint8Array(8));
-  }
-  // A read that starts on a mapped page and runs into an unmapped one fails as a whole.
-  const guarded = guardPage();
-  try {
-    assert.equal(signed(runtime.call("probe_read", scratch.at(2048), 16n, guarded.lastBytes(8))), EFAULT);
-  } finally {
-    guarded.free();
-  }
-});
+    assert.equal(rt.call("probe_read", scratch.at(2048), 8n, source), 0n);
+    assert.deepEqual(scratch.bytes.slice(2048, 2056), new Uint8Array([9, 8, 7, 6, 5, 4, 3, 2]));
+    for (const bad of [0n, 8n, 0xdead0000000n, rt.privateBlock.address + 1n << 47n]) {
+      scratch.bytes.fill(0xee, 2048, 2056);
+      assert.equal(signed(rt.call("probe_read", scratch.at(2048), 8n, bad)), EFAULT, `address 0x${bad.toString(16)}`);
+      assert.deepEqual(scratch.bytes.slice(2048, 2056), new Uint8Array(8));
+    }
+    // A read that starts on a mapped page and runs into an unmapped one fails as a whole.
+    const guarded = guardPage();
+    try {
+      assert.equal(signed(rt.call("probe_read", scratch.at(2048), 16n, guarded.lastBytes(8))), EFAULT);
+    } finally {
+      guarded.free();
+    }
+  });
+}
 
 /** Two pages with the second unmapped: addresses just before the hole. */
 function guardPage(): { lastBytes(n: number): bigint; bytes: Uint8Array; free(): void } {
@@ -143,41 +152,45 @@ function guardPage(): { lastBytes(n: number): bigint; bytes: Uint8Array; free():
   return { lastBytes: (n) => memory.address + BigInt(4096 - n), bytes, free: () => munmap(memory.address, 4096) };
 }
 
-test("probe_read_str: up to the NUL, truncation, a string ending right before unmapped memory, faults", () => {
-  const text = new TextEncoder().encode("hello\0world");
-  const source = scratch.put(1024, text);
-  scratch.bytes.fill(0xee, 2048, 2080);
-  assert.equal(runtime.call("probe_read_str", scratch.at(2048), 32n, source), 6n);
-  assert.deepEqual(scratch.bytes.slice(2048, 2055), new Uint8Array([104, 101, 108, 108, 111, 0, 0xee]), "bytes after the NUL are left alone");
-  assert.equal(runtime.call("probe_read_str", scratch.at(2048), 4n, source), 4n);
-  assert.deepEqual(scratch.bytes.slice(2048, 2052), new Uint8Array([104, 101, 108, 0]));
-  assert.equal(runtime.call("probe_read_str", scratch.at(2048), 0n, source), 0n);
-  const guarded = guardPage();
-  try {
-    guarded.bytes.set(new TextEncoder().encode("edge\0"), 4096 - 5);
-    assert.equal(runtime.call("probe_read_str", scratch.at(2048), 64n, guarded.lastBytes(5)), 5n);
-    guarded.bytes.set(new TextEncoder().encode("edges"), 4096 - 5);
-    assert.equal(signed(runtime.call("probe_read_str", scratch.at(2048), 64n, guarded.lastBytes(5))), EFAULT);
-    assert.deepEqual(scratch.bytes.slice(2048, 2048 + 64), new Uint8Array(64));
-  } finally {
-    guarded.free();
-  }
-  // A long string is read in several chunks.
-  const long = new Uint8Array(700).fill(0x61);
-  long[699] = 0;
-  const longSource = scratch.put(8192, long);
-  assert.equal(runtime.call("probe_read_str", scratch.at(16384), 1000n, longSource), 700n);
-  assert.deepEqual(scratch.bytes.slice(16384, 16384 + 700), long);
-});
+for (const [mode, rt] of MODES) {
+  test(`probe_read_str: up to the NUL, truncation, a string ending right before unmapped memory, faults (${mode})`, () => {
+    const text = new TextEncoder().encode("hello\0world");
+    const source = scratch.put(1024, text);
+    scratch.bytes.fill(0xee, 2048, 2080);
+    assert.equal(rt.call("probe_read_str", scratch.at(2048), 32n, source), 6n);
+    assert.deepEqual(scratch.bytes.slice(2048, 2055), new Uint8Array([104, 101, 108, 108, 111, 0, 0xee]), "bytes after the NUL are left alone");
+    assert.equal(rt.call("probe_read_str", scratch.at(2048), 4n, source), 4n);
+    assert.deepEqual(scratch.bytes.slice(2048, 2052), new Uint8Array([104, 101, 108, 0]));
+    assert.equal(rt.call("probe_read_str", scratch.at(2048), 0n, source), 0n);
+    const guarded = guardPage();
+    try {
+      guarded.bytes.set(new TextEncoder().encode("edge\0"), 4096 - 5);
+      assert.equal(rt.call("probe_read_str", scratch.at(2048), 64n, guarded.lastBytes(5)), 5n);
+      guarded.bytes.set(new TextEncoder().encode("edges"), 4096 - 5);
+      assert.equal(signed(rt.call("probe_read_str", scratch.at(2048), 64n, guarded.lastBytes(5))), EFAULT);
+      assert.deepEqual(scratch.bytes.slice(2048, 2048 + 64), new Uint8Array(64));
+    } finally {
+      guarded.free();
+    }
+    // A long string is read in several chunks.
+    const long = new Uint8Array(700).fill(0x61);
+    long[699] = 0;
+    const longSource = scratch.put(8192, long);
+    assert.equal(rt.call("probe_read_str", scratch.at(16384), 1000n, longSource), 700n);
+    assert.deepEqual(scratch.bytes.slice(16384, 16384 + 700), long);
+  });
+}
 
-test("probe_write_user: writes writable memory, refuses read-only memory with -EFAULT", () => {
-  const target = scratch.at(3000);
-  assert.equal(runtime.call("probe_write_user", target, scratch.put(3100, new Uint8Array([1, 2, 3])), 3n), 0n);
-  assert.deepEqual(scratch.bytes.slice(3000, 3003), new Uint8Array([1, 2, 3]));
-  const code = runtime.address("probe_write_user"); // read+execute only
-  assert.equal(signed(runtime.call("probe_write_user", code, scratch.at(3100), 3n)), EFAULT);
-  assert.equal(signed(runtime.call("probe_write_user", 16n, scratch.at(3100), 3n)), EFAULT);
-});
+for (const [mode, rt] of MODES) {
+  test(`probe_write_user: writes writable memory, refuses read-only memory with -EFAULT (${mode})`, () => {
+    const target = scratch.at(3000);
+    assert.equal(rt.call("probe_write_user", target, scratch.put(3100, new Uint8Array([1, 2, 3])), 3n), 0n);
+    assert.deepEqual(scratch.bytes.slice(3000, 3003), new Uint8Array([1, 2, 3]));
+    const code = rt.address("probe_write_user"); // read+execute only
+    assert.equal(signed(rt.call("probe_write_user", code, scratch.at(3100), 3n)), EFAULT);
+    assert.equal(signed(rt.call("probe_write_user", 16n, scratch.at(3100), 3n)), EFAULT);
+  });
+}
 
 test("clocks come from the vDSO and agree with the kernel's", () => {
   const before = process.hrtime.bigint();

@@ -9,9 +9,9 @@
 import { AluOp, aluMI, aluMR, aluRI, aluRM, aluRR, imulRR, testRI, testRR, UnaryOp, unaryR } from "../x64/assembler/arithmetic.js";
 import { lockAlu, lockCmpxchg, lockXadd, xchgMR } from "../x64/assembler/atomics.js";
 import { CodeBuffer } from "../x64/assembler/code-buffer.js";
-import { callR, pop, push, ret } from "../x64/assembler/control.js";
+import { callR, jmpR, pop, push, ret } from "../x64/assembler/control.js";
 import { bind, callLabel, jccLabel, jmpLabel, Label } from "../x64/assembler/labels.js";
-import { mem, type Mem } from "../x64/assembler/memory-operand.js";
+import { mem, ripMem, type Mem } from "../x64/assembler/memory-operand.js";
 import { cmov, lea, loadConstant, movMI, movMR, movRM, movRR, movzxRM, setcc, movzxRR } from "../x64/assembler/moves.js";
 import { NO_INDEX, type Width } from "../x64/assembler/registers.js";
 import { ShiftOp, shiftRCl, shiftRI } from "../x64/assembler/shifts.js";
@@ -97,6 +97,12 @@ export class Asm {
 
   lea(dst: number, m: Mem): void {
     lea(this.buf, 64, dst, m);
+  }
+
+  /** dst = the address of a label already bound in this code (RIP-relative, position-independent). */
+  leaLabel(dst: number, label: Label): void {
+    if (label.offset < 0) throw new Error("leaLabel needs a label that is already bound");
+    lea(this.buf, 64, dst, ripMem(label.offset));
   }
 
   zx8(dst: number, src: number): void {
@@ -291,6 +297,10 @@ export class Asm {
 
   callReg(reg: number): void {
     callR(this.buf, reg);
+  }
+
+  jmpReg(reg: number): void {
+    jmpR(this.buf, reg);
   }
 
   push(reg: number): void {

@@ -6,6 +6,7 @@
 // vDSO, which differ between processes. Map regions are reached only through the arguments of each call.
 
 import { Asm, M, type Label } from "./asm.js";
+import type { FaultGuard } from "./fault-guard.js";
 import { Cond } from "../x64/assembler/conditions.js";
 import { RAX, RCX, RDX, RDI, RSI } from "../x64/assembler/registers.js";
 
@@ -35,6 +36,8 @@ export interface EmitContext {
   readonly tidOffset: number | undefined;
   /** The trace ring (a RINGBUF map region) bpf_trace_printk writes records to, if any. */
   readonly traceRing: bigint | undefined;
+  /** Guarded copies for probe reads and writes (fault-guard.ts); undefined: system calls instead. */
+  readonly faultGuard: FaultGuard | undefined;
 }
 
 /** Linux x86-64 system call numbers the helpers use. */

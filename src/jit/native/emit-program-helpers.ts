@@ -127,8 +127,8 @@ export function emitProgramHelpers(ctx: EmitContext): void {
     a.lea(RDI, M(RSP, 0));
     a.mov(RSI, R15);
     a.li(RDX, 16);
-    a.callFn("safe_read");
-    a.cmpi(RAX, 16);
+    a.callFn("read_bytes");
+    a.test(RAX, RAX);
     a.j(Cond.NE, stop);
     // The return address counts; the walk goes on only up the stack (a chain that does not is broken, or
     // ends with a zero frame pointer).

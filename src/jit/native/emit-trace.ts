@@ -128,25 +128,19 @@ export function emitTracePrintk(ctx: EmitContext): void {
   for (let k = 0; k < 3; k++) {
     const notString = a.label();
     const lengthKnown = a.label();
-    const scan = a.label();
     a.sti(64, M(RSP, L.stringLengths + 8 * k), NOT_A_STRING);
     a.testi(R13, 1 << k, 32);
     a.j(Cond.E, notString);
     a.lea(RDI, M(RSP, L.strings + STRING_SLOT * k));
     a.ld(64, RSI, M(RSP, L.args + 8 * k));
-    a.li(RDX, TRACE_STRING_MAX);
-    a.callFn("safe_read");
-    a.li(RCX, 0);
-    a.bind(scan);
-    a.cmp(RCX, RAX);
-    a.j(Cond.AE, lengthKnown);
-    a.cmpMemImm(M(RSP, L.strings + STRING_SLOT * k, RCX), 0, 8);
-    a.j(Cond.E, lengthKnown);
-    a.addi(RCX, 1);
-    a.jmp(scan);
+    a.li(RDX, STRING_SLOT);
+    a.callFn("read_string");
+    a.subi(RAX, 1); // the length without the NUL
+    a.j(Cond.GE, lengthKnown);
+    a.li(RAX, 0);
     a.bind(lengthKnown);
-    a.st(64, M(RSP, L.stringLengths + 8 * k), RCX);
-    a.add(R15, RCX);
+    a.st(64, M(RSP, L.stringLengths + 8 * k), RAX);
+    a.add(R15, RAX);
     a.bind(notString);
   }
 

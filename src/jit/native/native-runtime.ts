@@ -14,6 +14,7 @@ import { emitLru } from "./emit-lru.js";
 import { emitMapHelpers } from "./emit-map-helpers.js";
 import { emitBloomFilter, emitQueueStack } from "./emit-queue-bloom.js";
 import { emitHelpers, HELPER_ROUTINES } from "./emit-helpers.js";
+import { installFaultGuard } from "./fault-guard.js";
 import { processFacts, type ProcessFacts } from "./process-facts.js";
 import { SharedMemory } from "./shared-memory.js";
 import { TraceRing } from "./trace-ring.js";
@@ -26,6 +27,12 @@ export interface NativeRuntimeOptions {
   facts?: ProcessFacts;
   /** Data bytes of the trace ring bpf_trace_printk writes to (a power of 2, default 1 MiB). */
   traceRingSize?: number;
+  /**
+   * How probe reads and writes survive bad addresses: "syscall" (default: process_vm_readv/writev, about
+   * 1 us) or "signal" (guarded copies and a SIGSEGV/SIGBUS handler installed in this process, a few ns;
+   * see fault-guard.ts for what that handler takes over).
+   */
+  faultGuard?: "syscall" | "signal";
 }
 
 export class NativeRuntime {
@@ -61,6 +68,7 @@ export class NativeRuntime {
         clockGettime: thisProcessVdso()?.symbol("__vdso_clock_gettime"),
         tidOffset: facts.tidOffset,
         traceRing: traceRing.address,
+        faultGuard: options.faultGuard === "signal" ? installFaultGuard() : undefined,
       };
       emitAll(ctx);
       const offsets = new Map<string, number>();
