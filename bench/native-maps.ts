@@ -286,23 +286,34 @@ export function measureNativeRoutines(seconds = 0.3): RoutineBenchRow[] {
         loop.free();
       }
     });
-    // probe_read needs three arguments: time it inside a program (copying 8 bytes of its own stack).
-    const probe = JitProgram.compile(
-      assemble(`
-        stdw [%r10-16], 1
-        mov %r1, %r10
-        add %r1, -8
-        mov %r2, 8
-        mov %r3, %r10
-        add %r3, -16
-        call 4
-        exit`),
-      { helpers: runtime.helperAddresses },
-    );
+    // probe_read needs three arguments: time it inside a program (copying 8 bytes of its own stack), with
+    // both ways of surviving bad addresses.
+    const guarded = NativeRuntime.create({ faultGuard: "signal" });
     try {
-      rows.push({ name: "probe_read 8 bytes (process_vm_readv), in a program", ns: nsPerIteration(seconds, (n) => void probe.runLoop(n)) });
+      for (const [how, library] of [
+        ["process_vm_readv", runtime],
+        ["fault guard", guarded],
+      ] as const) {
+        const probe = JitProgram.compile(
+          assemble(`
+            stdw [%r10-16], 1
+            mov %r1, %r10
+            add %r1, -8
+            mov %r2, 8
+            mov %r3, %r10
+            add %r3, -16
+            call 4
+            exit`),
+          { helpers: library.helperAddresses },
+        );
+        try {
+          rows.push({ name: `probe_read 8 bytes (${how}), in a program`, ns: nsPerIteration(seconds, (n) => void probe.runLoop(n)) });
+        } finally {
+          probe.dispose();
+        }
+      }
     } finally {
-      probe.dispose();
+      guarded.dispose();
     }
     return rows;
   } finally {

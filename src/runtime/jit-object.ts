@@ -46,9 +46,11 @@ export interface JitObjectOptions {
   seed?: number;
   /** Data bytes of the trace ring (a power of 2, default 1 MiB). */
   traceRingSize?: number;
+  /** How probe reads survive bad addresses (NativeRuntimeOptions.faultGuard; default: system calls). */
+  faultGuard?: "syscall" | "signal";
   /**
-   * A native library to share (its CPU source and trace ring then apply; `cpu` and `traceRingSize` are
-   * ignored). The object does not dispose it. By default each object makes its own.
+   * A native library to share (its CPU source, trace ring and fault guard then apply; `cpu`,
+   * `traceRingSize` and `faultGuard` are ignored). The object does not dispose it. By default each object makes its own.
    */
   runtime?: NativeRuntime;
 }
@@ -90,7 +92,11 @@ export class JitObject {
     this.ownsRuntime = options.runtime === undefined;
     this.runtime =
       options.runtime ??
-      NativeRuntime.create({ ...(options.cpu ? { cpu: options.cpu } : {}), ...(options.traceRingSize ? { traceRingSize: options.traceRingSize } : {}) });
+      NativeRuntime.create({
+        ...(options.cpu ? { cpu: options.cpu } : {}),
+        ...(options.traceRingSize ? { traceRingSize: options.traceRingSize } : {}),
+        ...(options.faultGuard ? { faultGuard: options.faultGuard } : {}),
+      });
     try {
       const abortBytes = this.runtime.privateBlock.bytes(PrivateBlock.abort, 8);
       this.abortWord = new DataView(abortBytes.buffer, abortBytes.byteOffset, 8);

@@ -19,8 +19,9 @@ const NCPUS = 4;
 const CPU = 1;
 const CONTEXT = new Uint8Array(64);
 
-const runtime = NativeRuntime.create({ cpu: { kind: "fixed", cpu: CPU } });
-after(() => runtime.dispose());
+// Odd seeds read probe memory through the fault guard, even ones through system calls.
+const runtimes = [NativeRuntime.create({ cpu: { kind: "fixed", cpu: CPU } }), NativeRuntime.create({ cpu: { kind: "fixed", cpu: CPU }, faultGuard: "signal" })] as const;
+after(() => runtimes.forEach((r) => r.dispose()));
 
 type Outcome = bigint | Error;
 
@@ -50,7 +51,7 @@ function interpret(c: MapProgramCase): Result {
 }
 
 function jit(c: MapProgramCase): Result {
-  const live = new JitObject(c.spec, { ncpus: NCPUS, runtime, seed: 0 });
+  const live = new JitObject(c.spec, { ncpus: NCPUS, runtime: runtimes[c.seed % 2]!, seed: 0 });
   try {
     let r0: Outcome;
     try {
