@@ -6,15 +6,9 @@
 
 import { loadCode, nativeFunction, type NativeRegion } from "../executable-memory.js";
 import { Asm } from "./asm.js";
-import { emitArrayOperations } from "./emit-array.js";
-import { emitByteRoutines, PrivateBlock, type CpuSource, type EmitContext } from "./emit-context.js";
-import { emitHashOperations } from "./emit-hash.js";
-import { emitJhash } from "./emit-jhash.js";
-import { emitLru } from "./emit-lru.js";
-import { emitMapHelpers } from "./emit-map-helpers.js";
-import { emitBloomFilter, emitQueueStack } from "./emit-queue-bloom.js";
-import { emitHelpers, HELPER_ROUTINES } from "./emit-helpers.js";
+import { PrivateBlock, type CpuSource } from "./emit-context.js";
 import { installFaultGuard } from "./fault-guard.js";
+import { buildNativeLibrary } from "./native-library.js";
 import { processFacts, type ProcessFacts } from "./process-facts.js";
 import { SharedMemory } from "./shared-memory.js";
 import { TraceRing } from "./trace-ring.js";
@@ -60,25 +54,18 @@ export class NativeRuntime {
     try {
       traceRing = TraceRing.create(options.traceRingSize);
       const cpu = options.cpu ?? pickCpuSource(facts);
-      const a = new Asm();
-      const ctx: EmitContext = {
-        a,
+      const image = buildNativeLibrary({
         cpu,
         privateBlock: privateBlock.address,
         clockGettime: thisProcessVdso()?.symbol("__vdso_clock_gettime"),
         tidOffset: facts.tidOffset,
         traceRing: traceRing.address,
         faultGuard: options.faultGuard === "signal" ? installFaultGuard() : undefined,
-      };
-      emitAll(ctx);
-      const offsets = new Map<string, number>();
-      for (const [name] of a.functions) offsets.set(name, a.offsetOf(name));
-      const code = loadCode(a.bytes());
+      });
+      const code = loadCode(image.code);
       const helperAddresses = new Map<number, bigint>();
-      for (const [id, name] of HELPER_ROUTINES) {
-        const offset = offsets.get(name);
-        if (offset !== undefined) helperAddresses.set(id, code.address + BigInt(offset));
-      }
+      for (const [id, offset] of image.helperOffsets) helperAddresses.set(id, code.address + BigInt(offset));
+      const offsets = image.offsets;
       return new NativeRuntime(code, offsets, privateBlock, traceRing, cpu, helperAddresses);
     } catch (error) {
       privateBlock.free();
@@ -117,19 +104,6 @@ export class NativeRuntime {
     this.privateBlock.free();
     this.traceRing.dispose();
   }
-}
-
-function emitAll(ctx: EmitContext): void {
-  const a = ctx.a;
-  emitByteRoutines(a);
-  emitJhash(a);
-  emitArrayOperations(ctx);
-  emitHashOperations(ctx);
-  emitLru(a);
-  emitQueueStack(a);
-  emitBloomFilter(a);
-  emitMapHelpers(a);
-  emitHelpers(ctx);
 }
 
 /**
