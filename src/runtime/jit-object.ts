@@ -24,7 +24,8 @@ import { driverLoop } from "../jit/native-stubs.js";
 import { ProgArrayTable } from "../jit/prog-array.js";
 import { FdArrayMap } from "../maps/fd-array-map.js";
 import type { BpfMap } from "../maps/bpf-map.js";
-import { MapType } from "../maps/map-types.js";
+import { MapType, mapTypeName } from "../maps/map-types.js";
+import { NATIVE_UNSUPPORTED_MAP_TYPES } from "../jit/native/emit-map-helpers.js";
 import { ObjectError } from "../object/errors.js";
 import type { ObjectSpec, ProgramSpec } from "../object/spec.js";
 import { VmError } from "../vm/errors.js";
@@ -89,6 +90,7 @@ export class JitObject {
     readonly spec: ObjectSpec,
     options: JitObjectOptions = {},
   ) {
+    refuseUnsupportedMaps(spec);
     this.ownsRuntime = options.runtime === undefined;
     this.runtime =
       options.runtime ??
@@ -266,6 +268,15 @@ export class JitObject {
     this.abortWord.setBigUint64(0, 0n, true);
     const poison = this.poisoned[Number(word) - 1];
     throw poison ? new VmError(poison.message, poison.pc) : new VmError("a poisoned instruction was executed");
+  }
+}
+
+/** Maps whose program-side operations have no native routine yet would silently misbehave: refuse them. */
+function refuseUnsupportedMaps(spec: ObjectSpec): void {
+  for (const map of spec.maps) {
+    if (NATIVE_UNSUPPORTED_MAP_TYPES.includes(map.type)) {
+      throw new ObjectError(`map '${map.name}' (${mapTypeName(map.type)}) has no native operations yet: run this object on the interpreter`, "OBJ_BAD_MAP");
+    }
   }
 }
 
