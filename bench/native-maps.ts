@@ -1,7 +1,7 @@
-// Map operations in JIT-compiled programs: our JIT calling the generated native map routines (maps in
-// native memory, the program called n times by a generated native loop so the FFI call is not measured)
-// against the kernel's JIT with the kernel's maps (BPF_PROG_TEST_RUN with repeat, its own per-run mean),
-// the same eBPF on both, side by side in one run. Each program returns XDP_PASS so the kernel runs it as
+// Map operations in programs: our JIT calling the generated native map routines (maps in native memory,
+// the program called n times by a generated native loop so the FFI call is not measured) against the
+// kernel's JIT with the kernel's maps (BPF_PROG_TEST_RUN with repeat, its own per-run mean), and the
+// reference interpreter with the TypeScript maps, the same eBPF on all three, side by side in one run. Each program returns XDP_PASS so the kernel runs it as
 // an XDP program; the maps are checked afterwards on both sides (a wrong map operation fails the bench).
 // Also times the native routines called on their own, without a program around them.
 
@@ -20,7 +20,9 @@ import { MapType } from "../src/maps/map-types.js";
 import type { MapSpec } from "../src/maps/map-spec.js";
 import { kernelBpfAvailable } from "../src/native/bpf-available.js";
 import { closeFd, createMap as createKernelMap, loadProgram, mapLookup, mapUpdate, testRun } from "../src/native/bpf-syscall.js";
-import { ProgType } from "../src/object/section-names.js";
+import { parseSectionName, ProgType } from "../src/object/section-names.js";
+import { defineMap, type ObjectSpec } from "../src/object/spec.js";
+import { InterpretedObject } from "../src/runtime/interpreted-object.js";
 import { benchTable } from "./table.js";
 
 const XDP_PASS = 2;
@@ -181,6 +183,35 @@ function measureOurs(runtime: NativeRuntime, bench: MapBench, seconds: number): 
   }
 }
 
+/** The same program on the reference interpreter with the TypeScript maps, as `test-run` runs objects. */
+function measureInterpreter(bench: MapBench, seconds: number): number {
+  const insns = withMap(assemble(bench.asm), op.BPF_PSEUDO_MAP_IDX, 0n);
+  const definition = defineMap({ ...bench.map, origin: "btf", section: ".maps" });
+  const spec: ObjectSpec = {
+    name: "bench",
+    license: "GPL",
+    kernelVersion: undefined,
+    programs: [{ name: "bench", section: "xdp", info: parseSectionName("xdp"), attachError: undefined, insns, functions: [{ name: "bench", start: 0, length: insns.length }], coreRelocations: [], kernelSymbols: new Map() }],
+    maps: [definition],
+    variables: [],
+    kconfig: [],
+    btf: undefined,
+    btfExt: undefined,
+  };
+  const live = new InterpretedObject(spec);
+  const map = live.map(bench.map.name);
+  for (const [key, value] of bench.preload) map.updateElem(u32(key), new Uint8Array(new BigUint64Array([value]).buffer));
+  const ctx = live.memory.add("ctx", new Uint8Array(64));
+  let runs = 0;
+  const ns = nsPerIteration(seconds, (n) => {
+    for (let i = 0; i < n; i++) if (live.run("bench", ctx) !== BigInt(XDP_PASS)) throw new Error(`${bench.name}: the interpreter returned a wrong r0`);
+    runs += n;
+  });
+  const value = new Uint8Array(map.sysValueSize);
+  if (map.lookupElem(u32(bench.check.key), value) !== 0 || sumSlots(value) !== bench.check.value(runs)) throw new Error(`${bench.name}: the interpreter's map is wrong after ${runs} runs`);
+  return ns;
+}
+
 function measureKernel(bench: MapBench, seconds: number): number {
   const mapFd = createKernelMap({ type: bench.map.type, keySize: 4, valueSize: 8, maxEntries: bench.map.maxEntries, name: "bench_map" });
   let progFd: number | undefined;
@@ -226,6 +257,8 @@ function possibleKernelCpus(): number {
 
 export interface NativeMapBenchRow {
   name: string;
+  /** ns per program run on the reference interpreter with the TypeScript maps and helpers. */
+  interpreterNs: number;
   /** ns per program run: our JIT with the native map routines. */
   oursNs: number;
   /** ns per program run on the kernel's JIT; undefined when the kernel could not run it. */
@@ -239,6 +272,7 @@ export function measureNativeMaps(seconds = 0.5): NativeMapBenchRow[] {
   const kernel = kernelBpfAvailable();
   try {
     return BENCHES.map((bench) => {
+      const interpreterNs = measureInterpreter(bench, Math.min(seconds, 0.3));
       const oursNs = measureOurs(runtime, bench, seconds);
       let kernelNs: number | undefined;
       let kernelNote: string | undefined;
@@ -250,7 +284,7 @@ export function measureNativeMaps(seconds = 0.5): NativeMapBenchRow[] {
           kernelNote = (error as Error).message.split("\n")[0];
         }
       }
-      return { name: bench.name, oursNs, kernelNs, kernelNote };
+      return { name: bench.name, interpreterNs, oursNs, kernelNs, kernelNote };
     });
   } finally {
     runtime.dispose();
@@ -329,13 +363,14 @@ export function printNativeMapBenchmarks(seconds = 0.5): void {
   const rows = measureNativeMaps(seconds);
   const empty = rows.find((r) => r.name === "empty program");
   const net = (ns: number | undefined, base: number | undefined): string => (ns === undefined || base === undefined ? "-" : (ns - base).toFixed(1));
-  console.log("Map operations in JIT-compiled programs: ns per run (native loop vs BPF_PROG_TEST_RUN repeat),");
+  console.log("Map operations in programs: ns per run (interpreter; our JIT in a native loop; the kernel's JIT by BPF_PROG_TEST_RUN repeat),");
   console.log("and the same less the empty program's run (our call and prologue; the kernel's XDP test-run loop)");
   console.log(
     benchTable(
-      ["program", "our JIT", "kernel JIT", "ours/kernel", "our JIT - empty", "kernel - empty"],
+      ["program", "interpreter", "our JIT", "kernel JIT", "ours/kernel", "our JIT - empty", "kernel - empty"],
       rows.map((r) => [
         r.name,
+        r.interpreterNs.toFixed(0),
         r.oursNs.toFixed(1),
         r.kernelNs === undefined ? "-" : r.kernelNs.toFixed(1),
         r.kernelNs === undefined ? "-" : (r.oursNs / r.kernelNs).toFixed(2),
