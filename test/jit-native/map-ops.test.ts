@@ -220,3 +220,17 @@ test("per-CPU lookups reach this CPU's slot", () => {
     m.free();
   }
 });
+
+test("a lock whose holder died makes the operation fail with -EBUSY instead of hanging (takes seconds)", () => {
+  const m = nativeMap(spec(MapType.QUEUE, 0, 8, 4), { ncpus: NCPUS });
+  try {
+    new Int32Array(m.map.region.buffer, m.map.region.byteOffset, 64)[0x8c / 4] = 1; // the queue's lock word, held
+    const started = performance.now();
+    assert.equal(signed(runtime.call("map_push_elem", m.address, scratch.at(VALUE_AT), 0n)), -16);
+    assert.ok(performance.now() - started > 100, "it waited for the holder first");
+    new Int32Array(m.map.region.buffer, m.map.region.byteOffset, 64)[0x8c / 4] = 0;
+    assert.equal(signed(runtime.call("map_push_elem", m.address, scratch.at(VALUE_AT), 0n)), 0);
+  } finally {
+    m.free();
+  }
+});

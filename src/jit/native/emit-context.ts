@@ -8,7 +8,7 @@
 import { Asm, M, type Label } from "./asm.js";
 import type { FaultGuard } from "./fault-guard.js";
 import { Cond } from "../x64/assembler/conditions.js";
-import { RAX, RCX, RDX, RDI, RSI } from "../x64/assembler/registers.js";
+import { R11, R8, RAX, RCX, RDX, RDI, RSI } from "../x64/assembler/registers.js";
 
 /** How generated code learns the current CPU; `fixed` makes per-CPU behaviour reproducible in tests. */
 export type CpuSource =
@@ -52,32 +52,74 @@ export const Sys = {
   processVmWritev: 311,
 } as const;
 
-/** Attempts to take a map lock before giving up with -EBUSY (a holder that died must not hang callers). */
-export const MAX_SPINS = 1 << 22;
+/**
+ * Spins of the slow path between yields, and rounds of spinning and yielding before a lock is given up
+ * with -EBUSY: seconds, far beyond any critical section, so that only a holder that died (or a process
+ * stopped while holding the lock) makes an operation fail instead of hanging its caller forever.
+ */
+export const LOCK_SPINS = 1000;
+export const LOCK_ROUNDS = 200_000;
+const SYS_SCHED_YIELD = 24;
 
 /**
- * Takes the lock word at [base + disp] (0 free, 1 held; see src/maps/spinlock.ts): `lock cmpxchg`, then
- * read-only spinning with `pause` until it looks free. Jumps to `busy` after MAX_SPINS attempts. Uses
- * eax, `one` and `counter`.
+ * Takes the lock word at [base + disp] (0 free, 1 held; see src/maps/spinlock.ts): one `lock cmpxchg`
+ * inline, else the out-of-line lock_slow. Jumps to `busy` when the lock cannot be had. Uses eax and `one`
+ * (any register but rax, rdi); everything else is preserved.
  */
-export function emitLock(a: Asm, base: number, disp: number, one: number, counter: number, busy: Label): void {
+export function emitLock(a: Asm, base: number, disp: number, one: number, busy: Label): void {
   const taken = a.label();
-  const spin = a.label();
   a.li(one, 1);
   a.li(RAX, 0);
   a.lockCmpxchg(M(base, disp), one);
   a.j(Cond.E, taken);
-  a.li(counter, MAX_SPINS);
+  a.push(RDI);
+  a.lea(RDI, M(base, disp));
+  a.callFn("lock_slow");
+  a.pop(RDI);
+  a.test(RAX, RAX, 32);
+  a.j(Cond.NE, busy);
+  a.bind(taken);
+}
+
+/**
+ * lock_slow(rdi lock word) -> eax 0 when taken, 1 when given up. Spins reading (a waiter must not keep
+ * the cache line exclusive) with `pause`, and yields the CPU between rounds, since the holder may be a
+ * preempted thread waiting for this very CPU. Preserves every register but rax.
+ */
+export function emitLockSlowPath(a: Asm): void {
+  const saved = [RCX, RDX, RSI, R8, R11];
+  a.fn("lock_slow");
+  const round = a.label();
+  const spin = a.label();
+  const next = a.label();
+  const got = a.label();
+  const out = a.label();
+  for (const reg of saved) a.push(reg);
+  a.li(R8, LOCK_ROUNDS);
+  a.bind(round);
+  a.li(RDX, LOCK_SPINS);
   a.bind(spin);
   a.pause();
-  a.subi(counter, 1, 32);
-  a.j(Cond.E, busy);
-  a.cmpMemImm(M(base, disp), 0, 32);
-  a.j(Cond.NE, spin);
+  a.cmpMemImm(M(RDI), 0, 32);
+  a.j(Cond.NE, next);
+  a.li(RSI, 1);
   a.li(RAX, 0);
-  a.lockCmpxchg(M(base, disp), one);
+  a.lockCmpxchg(M(RDI), RSI);
+  a.j(Cond.E, got);
+  a.bind(next);
+  a.subi(RDX, 1, 32);
   a.j(Cond.NE, spin);
-  a.bind(taken);
+  a.li(RAX, SYS_SCHED_YIELD);
+  a.syscall(); // clobbers rcx and r11, both saved
+  a.subi(R8, 1, 32);
+  a.j(Cond.NE, round);
+  a.li(RAX, 1);
+  a.jmp(out);
+  a.bind(got);
+  a.li(RAX, 0);
+  a.bind(out);
+  for (let i = saved.length - 1; i >= 0; i--) a.pop(saved[i]!);
+  a.ret();
 }
 
 /** Releases a lock word: a plain store is a release on x86. */

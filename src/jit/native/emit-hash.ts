@@ -272,7 +272,7 @@ function emitFreeList(a: Asm): void {
   {
     const busy = a.label();
     const empty = a.label();
-    emitLock(a, RBX, HashHeader.freeLock, RCX, RDX, busy);
+    emitLock(a, RBX, HashHeader.freeLock, RCX, busy);
     a.ld(32, RAX, M(RBX, HashHeader.freeHead));
     a.cmpi(RAX, NO_ELEMENT, 32);
     a.j(Cond.E, empty);
@@ -290,7 +290,7 @@ function emitFreeList(a: Asm): void {
   {
     const busy = a.label();
     a.mov(R8, RSI, 32);
-    emitLock(a, RBX, HashHeader.freeLock, RCX, RDX, busy);
+    emitLock(a, RBX, HashHeader.freeLock, RCX, busy);
     elementAddress(a, RDX, RBX, R8, RCX);
     a.ld(32, RCX, M(RBX, HashHeader.freeHead));
     a.st(32, M(RDX, HashElement.freeNext), RCX);
@@ -362,7 +362,7 @@ function emitUpdate(ctx: EmitContext): void {
     const unlockOk = a.label();
     const unlockWith = a.label();
     bucketAddress(a, RBP, RBX, R15, RCX);
-    emitLock(a, RBP, BUCKET_LOCK, RCX, RDX, busy);
+    emitLock(a, RBP, BUCKET_LOCK, RCX, busy);
     find(a);
     a.test(RDX, RDX);
     a.j(Cond.E, absent);
@@ -435,7 +435,7 @@ function emitUpdate(ctx: EmitContext): void {
       fillElement(a);
       a.callFn("hash_write_fresh_value");
       bucketAddress(a, RBP, RBX, R15, RCX);
-      emitLock(a, RBP, BUCKET_LOCK, RCX, RDX, giveBackBusy);
+      emitLock(a, RBP, BUCKET_LOCK, RCX, giveBackBusy);
       find(a);
       a.st(64, M(RSP, LOCAL_OLD), R8);
       a.test(RDX, RDX);
@@ -502,7 +502,7 @@ function emitUpdate(ctx: EmitContext): void {
       a.bind(haveElement);
       a.st(64, M(RSP, LOCAL_ELEMENT), RAX);
       bucketAddress(a, RBP, RBX, R15, RCX);
-      emitLock(a, RBP, BUCKET_LOCK, RCX, RDX, busyGiveBack);
+      emitLock(a, RBP, BUCKET_LOCK, RCX, busyGiveBack);
       find(a);
       a.test(RDX, RDX);
       a.j(Cond.E, absent);
@@ -573,7 +573,7 @@ function emitDelete(a: Asm): void {
   a.mov(R12, RSI);
   hashKey(a);
   bucketAddress(a, RBP, RBX, R15, RCX);
-  emitLock(a, RBP, BUCKET_LOCK, RCX, RDX, busy);
+  emitLock(a, RBP, BUCKET_LOCK, RCX, busy);
   find(a);
   a.test(RDX, RDX);
   a.j(Cond.E, missing);
@@ -617,7 +617,7 @@ function emitEvict(a: Asm): void {
   elementAddress(a, RAX, RBX, R12, RCX);
   a.ld(32, RAX, M(RAX, HashElement.hash));
   bucketAddress(a, RBP, RBX, RAX, RCX);
-  emitLock(a, RBP, BUCKET_LOCK, RCX, RDX, busy);
+  emitLock(a, RBP, BUCKET_LOCK, RCX, busy);
   a.mov(RSI, R12, 32);
   a.callFn("hash_unlink");
   a.test(RAX, RAX, 32);

@@ -660,7 +660,7 @@ function emitPopPush(a: Asm): void {
     const filled = a.label();
     const unlock = a.label();
     f.store("cpu", R8);
-    emitLock(a, R12, AREA.lists + LIST.lock, RCX, RDX, busy);
+    emitLock(a, R12, AREA.lists + LIST.lock, RCX, busy);
     f.load(R8, "cpu");
     a.callFn("lru_flush_pending");
     a.li(R8, 0);
@@ -725,7 +725,7 @@ function emitPopPush(a: Asm): void {
     f.store("cpu", R8);
     f.store("hash", R9);
     localRecord(a, RDX, R8, RAX);
-    emitLock(a, RDX, LOCAL.lock, RCX, RSI, none);
+    emitLock(a, RDX, LOCAL.lock, RCX, none);
     f.load(R8, "cpu");
     a.callFn("lru_local_pop_free");
     f.store("node", RAX);
@@ -760,7 +760,7 @@ function emitPopPush(a: Asm): void {
     a.bind(stealLoop);
     f.load(R8, "steal");
     localRecord(a, RDX, R8, RAX);
-    emitLock(a, RDX, LOCAL.lock, RCX, RSI, stealBusy);
+    emitLock(a, RDX, LOCAL.lock, RCX, stealBusy);
     f.load(R8, "steal");
     a.callFn("lru_local_pop_free");
     f.store("node", RAX);
@@ -794,7 +794,7 @@ function emitPopPush(a: Asm): void {
     a.st(32, M(RDX, LOCAL.nextSteal), RAX);
     a.cmpMemImm(f.at("node"), NO_ELEMENT | 0, 32);
     a.j(Cond.E, none);
-    emitLock(a, RDX, LOCAL.lock, RCX, RSI, relockFailed);
+    emitLock(a, RDX, LOCAL.lock, RCX, relockFailed);
     f.load(R8, "cpu");
     f.load(RSI, "node");
     f.load(R9, "hash");
@@ -828,7 +828,7 @@ function emitPopPush(a: Asm): void {
     f.store("cpu", R8);
     f.store("hash", R9);
     lockOfList(a, RDX, R8);
-    emitLock(a, RDX, LIST.lock, RCX, RSI, busy);
+    emitLock(a, RDX, LIST.lock, RCX, busy);
     f.load(R8, "cpu");
     a.callFn("lru_rotate");
     f.load(R8, "cpu");
@@ -876,7 +876,7 @@ function emitPopPush(a: Asm): void {
   {
     const busy = a.label();
     lockOfList(a, RDX, R8);
-    emitLock(a, RDX, LIST.lock, RCX, RDI, busy);
+    emitLock(a, RDX, LIST.lock, RCX, busy);
     a.li(R9, FREE);
     a.callFn("lru_node_move");
     lockOfList(a, RDX, R8);
@@ -907,7 +907,7 @@ function emitPopPush(a: Asm): void {
     a.cmpMemImm(M(RDI, LruNode.type), LOCAL_PENDING, 8);
     a.j(Cond.NE, toGlobal);
     localRecord(a, RDX, R8, RAX);
-    emitLock(a, RDX, LOCAL.lock, RCX, RSI, busy);
+    emitLock(a, RDX, LOCAL.lock, RCX, busy);
     f.load(RSI, "node");
     nodeOf(a, RSI);
     a.cmpMemImm(M(RDI, LruNode.type), LOCAL_PENDING, 8);

@@ -78,7 +78,7 @@ export function emitPerfEventOutput(ctx: EmitContext): void {
   a.cmp(R15, RAX);
   a.j(Cond.A, tooBig);
   a.st(64, M(RSP, 0), R11);
-  emitLock(a, R10, SLOT.lock, RCX, RDX, busy);
+  emitLock(a, R10, SLOT.lock, RCX, busy);
   // r12 data, rbp size, r15 record size, r10 slot, r11 ring page, r13 ring data, r14 data size - 1.
   a.ld(32, R11, M(RBX, PerfHeader.ringStride));
   a.imul(R11, R9);

@@ -45,7 +45,7 @@ export function emitQueueStack(a: Asm): void {
     a.cmpi(RDX, UpdateFlag.EXIST);
     a.j(Cond.A, invalid);
     a.mov(R11, RDX);
-    emitLock(a, RDI, QueueHeader.lock, RCX, RDX, busy);
+    emitLock(a, RDI, QueueHeader.lock, RCX, busy);
     a.ld(32, R8, M(RDI, QueueHeader.head));
     a.ld(32, R9, M(RDI, QueueHeader.size));
     nextSlot(a, RCX, R8, R9);
@@ -94,7 +94,7 @@ export function emitQueueStack(a: Asm): void {
     const chosen = a.label();
     const notZero = a.label();
     a.mov(R11, RSI);
-    emitLock(a, RDI, QueueHeader.lock, RCX, RDX, busy);
+    emitLock(a, RDI, QueueHeader.lock, RCX, busy);
     a.ld(32, R8, M(RDI, QueueHeader.head));
     a.ld(32, R9, M(RDI, QueueHeader.tail));
     a.cmp(R8, R9, 32);

@@ -41,7 +41,7 @@ export function emitRingbuf(a: Asm): void {
     a.cmp(RCX, RAX);
     a.j(Cond.A, none);
     a.ld(64, R8, M(RDI, RingbufLayout.consumerPos));
-    emitLock(a, RDI, RingbufLayout.lock, R9, R10, none);
+    emitLock(a, RDI, RingbufLayout.lock, R9, none);
     a.ld(64, R11, M(RDI, RingbufLayout.pendingPos));
     a.ld(64, RDX, M(RDI, RingbufLayout.producerPos));
     a.ld(32, R10, M(RDI, RingbufLayout.mask));

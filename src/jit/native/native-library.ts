@@ -5,7 +5,7 @@
 
 import { Asm } from "./asm.js";
 import { emitArrayOperations } from "./emit-array.js";
-import { emitByteRoutines, type CpuSource, type EmitContext } from "./emit-context.js";
+import { emitByteRoutines, emitLockSlowPath, type CpuSource, type EmitContext } from "./emit-context.js";
 import { emitHashOperations } from "./emit-hash.js";
 import { emitHelpers, HELPER_ROUTINES } from "./emit-helpers.js";
 import { emitJhash } from "./emit-jhash.js";
@@ -40,6 +40,7 @@ export function buildNativeLibrary(config: NativeLibraryConfig): NativeLibraryIm
   const a = new Asm();
   const ctx: EmitContext = { a, ...config };
   emitByteRoutines(a);
+  emitLockSlowPath(a);
   emitJhash(a);
   emitArrayOperations(ctx);
   emitHashOperations(ctx);
