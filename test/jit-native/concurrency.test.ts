@@ -273,3 +273,29 @@ test(`a ring buffer filled by ${PRODUCERS} threads delivers every record exactly
     rb.free();
   }
 });
+
+test("bpf_get_current_pid_tgid on several threads: this process's tgid, each thread's own tid", () => {
+  const program = assemble(`
+      mov %r6, %r1
+      call 14
+      stxdw [%r6+0], %r0
+      call 8
+      stxdw [%r6+8], %r0
+      mov %r0, 0
+      exit
+  `);
+  const compiled = JitProgram.compile(program, { helpers: runtime.helperAddresses, validate: false });
+  try {
+    const slots = contexts(4, () => 0n);
+    runOnThreads(compiled.entryAddress, slots.map((r1) => ({ r1, r2: 0n, iterations: 3 })));
+    const view = new DataView(scratch.bytes.buffer, scratch.bytes.byteOffset);
+    const results = slots.map((_, i) => view.getBigUint64(256 + 64 * i, true));
+    for (const r of results) assert.equal(r >> 32n, BigInt(process.pid));
+    const tids = new Set(results.map((r) => r & 0xffffffffn));
+    assert.equal(tids.size, 4, "every thread has its own tid");
+    assert.ok(!tids.has(BigInt(process.pid)), "none of them is the main thread");
+    for (let i = 0; i < 4; i++) assert.ok(view.getBigUint64(256 + 64 * i + 8, true) < 4096n, "a CPU number");
+  } finally {
+    compiled.dispose();
+  }
+});
