@@ -8,6 +8,8 @@
 // (AT_ENTRY), the process runs to it, and the byte and rip are put back.
 
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
+import { accessSync, constants, statSync } from "node:fs";
+import { resolve } from "node:path";
 import { ptraceInterrupt, ptraceSeize, ptraceSetRegs, PtraceEvent, PtraceOption } from "../native/ptrace.js";
 import { Signal } from "../native/signals.js";
 import { IdType, WaitFlag, waitId } from "../native/wait.js";
@@ -73,8 +75,25 @@ function runLeaderUntil(tracee: Tracee, leader: TracedThread, argv: readonly str
   throw new InjectError("INJECT_SPAWN", `${commandName(argv)} did not reach ${what}`);
 }
 
+/** Whether `command` names an executable file, directly (with a slash) or through PATH, as the shell will look for it. */
+function findCommand(command: string, env: NodeJS.ProcessEnv, cwd: string): boolean {
+  const executable = (path: string) => {
+    try {
+      accessSync(path, constants.X_OK);
+      return statSync(path).isFile();
+    } catch {
+      return false;
+    }
+  };
+  if (command.includes("/")) return executable(resolve(cwd, command));
+  return (env.PATH ?? "/usr/local/bin:/usr/bin:/bin").split(":").some((dir) => executable(resolve(cwd, dir || ".", command)));
+}
+
 export function spawnStopped(argv: readonly string[], options: SpawnOptions = {}): SpawnedProcess {
   if (argv.length === 0) throw new InjectError("INJECT_SPAWN", "no command to start");
+  if (!findCommand(argv[0]!, options.env ?? process.env, options.cwd ?? process.cwd())) {
+    throw new InjectError("INJECT_SPAWN", `cannot start ${argv[0]}: no such executable`);
+  }
   const child = spawn("/bin/sh", ["-c", STOP_SELF, ...argv], {
     env: options.env ?? process.env,
     stdio: options.stdio ?? "inherit",
