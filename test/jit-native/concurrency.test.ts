@@ -16,6 +16,7 @@ import { runOnThreads } from "../../src/jit/native/thread-driver.js";
 import type { HashMap } from "../../src/maps/hash-map.js";
 import { MapType } from "../../src/maps/map-types.js";
 import { nativeMap, Scratch, u32 } from "./support/native-maps.js";
+import type { ConsumerReport } from "./support/ringbuf-consumer.js";
 
 const runtime = NativeRuntime.create();
 const scratch = new Scratch();
@@ -253,7 +254,7 @@ test(`a ring buffer filled by ${PRODUCERS} threads delivers every record exactly
     workerData: { address: rb.address, size: rb.map.region.length, expected: PRODUCERS * RECORDS, timeoutMs: 60_000 },
   });
   try {
-    const report = new Promise<{ threads: number[]; sequences: number[]; malformed: number }>((resolve, reject) => {
+    const report = new Promise<ConsumerReport>((resolve, reject) => {
       worker.once("message", resolve);
       worker.once("error", reject);
     });
