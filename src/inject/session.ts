@@ -81,7 +81,7 @@ export class InjectionSession {
     /** The ChildProcess of a spawned command. */
     readonly child: ChildProcess | undefined,
   ) {
-    this.executor = new RemoteExecutor(tracee, memory, stubAddress(tracee.pid));
+    this.executor = new RemoteExecutor(tracee, memory, stubAddress(tracee.pid, viewThread(tracee)));
     this.mostThreads = tracee.liveThreads().length;
   }
 
@@ -97,7 +97,7 @@ export class InjectionSession {
     try {
       seizeAllThreads(tracee, ptraceOptions);
       const stoppedNs = process.hrtime.bigint();
-      memory = new ProcessMemory(pid);
+      memory = new ProcessMemory(pid, viewThread(tracee));
       return new InjectionSession(tracee, memory, startNs, stoppedNs, undefined);
     } catch (error) {
       memory?.close();
@@ -303,7 +303,7 @@ export class InjectionSession {
   // ---- modules and symbols ------------------------------------------------------------------------------
 
   maps(): MapEntry[] {
-    return readMaps(this.pid);
+    return readMaps(this.pid, viewThread(this.tracee));
   }
 
   modules(): ProcessModule[] {
@@ -321,7 +321,7 @@ export class InjectionSession {
    */
   resolveFunction(moduleSpec: string, name: string): ResolvedFunction {
     const module = this.findModule(moduleSpec);
-    const resolved = resolveSymbol(moduleElf(module, this.pid), module, name);
+    const resolved = resolveSymbol(moduleElf(module, this.pid, viewThread(this.tracee)), module, name);
     const implementation = resolved.ifunc ? this.callFunction(resolved.address) : resolved.address;
     return { ...resolved, implementation };
   }
@@ -391,12 +391,22 @@ export class InjectionSession {
 }
 
 /**
+ * The thread whose /proc directory shows the process's memory: the main thread, unless it has exited while
+ * others run on (see taskFile).
+ */
+function viewThread(tracee: Tracee): number {
+  const leader = tracee.threads.get(tracee.pid);
+  if (leader !== undefined && (leader.state === "stopped" || leader.state === "running")) return tracee.pid;
+  return tracee.liveThreads()[0]?.tid ?? tracee.pid;
+}
+
+/**
  * Where the syscall stub goes: the executable's entry point (no thread runs _start again), or the start of
  * some executable mapping if that is not mapped executable.
  */
-function stubAddress(pid: number): bigint {
-  const maps = readMaps(pid);
-  const entry = readAuxv(pid).get(AuxType.AT_ENTRY);
+function stubAddress(pid: number, tid: number): bigint {
+  const maps = readMaps(pid, tid);
+  const entry = readAuxv(pid, tid).get(AuxType.AT_ENTRY);
   if (entry !== undefined && mappingAt(maps, entry)?.executable === true) return entry;
   const code = maps.find((m) => m.executable && m.path !== "[vsyscall]" && m.end - m.start >= 16n);
   if (code === undefined) throw new InjectError("INJECT_STATE", `process ${pid} has no executable memory to run a system call from`);

@@ -2,6 +2,7 @@
 
 import { readFileSync } from "node:fs";
 import { procAccessError } from "./errors.js";
+import { taskFile } from "./tasks.js";
 
 export const AuxType = {
   AT_PHDR: 3,
@@ -26,9 +27,10 @@ export function parseAuxv(bytes: Uint8Array): Map<number, bigint> {
   return entries;
 }
 
-export function readAuxv(pid: number): Map<number, bigint> {
+/** The auxiliary vector, read through thread `tid` (see taskFile). */
+export function readAuxv(pid: number, tid?: number): Map<number, bigint> {
   try {
-    return parseAuxv(readFileSync(`/proc/${pid}/auxv`));
+    return parseAuxv(readFileSync(taskFile(pid, tid, "auxv")));
   } catch (error) {
     throw procAccessError(pid, error, "the auxiliary vector");
   }

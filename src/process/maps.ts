@@ -4,6 +4,7 @@
 import { readFileSync, realpathSync, statSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { ProcessError, procAccessError } from "./errors.js";
+import { taskFile } from "./tasks.js";
 
 export interface MapEntry {
   start: bigint;
@@ -56,10 +57,11 @@ export function parseMaps(text: string): MapEntry[] {
   return entries;
 }
 
-export function readMaps(pid: number): MapEntry[] {
+/** The process's mappings, read through thread `tid` (see taskFile). */
+export function readMaps(pid: number, tid?: number): MapEntry[] {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/maps`, "utf8");
+    text = readFileSync(taskFile(pid, tid, "maps"), "utf8");
   } catch (error) {
     throw procAccessError(pid, error, "the memory map");
   }

@@ -4,6 +4,7 @@
 
 import { closeSync, openSync, readSync, writeSync } from "node:fs";
 import { ProcessError, procAccessError } from "./errors.js";
+import { taskFile } from "./tasks.js";
 
 /**
  * A file position for `address`. It must be a number: Node's writeSync silently ignores a bigint position
@@ -18,10 +19,16 @@ function position(address: bigint, done: number): number {
 export class ProcessMemory {
   private fd: number | undefined;
 
-  /** Opens /proc/PID/mem. An exec in the target replaces its memory: open a new ProcessMemory after one. */
-  constructor(readonly pid: number) {
+  /**
+   * Opens the process's memory through thread `tid` (see taskFile). The file keeps the address space it was
+   * opened on: after an exec in the target, open a new ProcessMemory.
+   */
+  constructor(
+    readonly pid: number,
+    tid?: number,
+  ) {
     try {
-      this.fd = openSync(`/proc/${pid}/mem`, "r+");
+      this.fd = openSync(taskFile(pid, tid, "mem"), "r+");
     } catch (error) {
       throw procAccessError(pid, error, "the memory");
     }

@@ -6,24 +6,28 @@ import { readFileSync, statSync } from "node:fs";
 import { ElfFile } from "../elf/file.js";
 import { ProcessError } from "./errors.js";
 import type { ProcessModule } from "./maps.js";
+import { taskFile } from "./tasks.js";
 
 const cache = new Map<string, ElfFile>();
 const CACHE_LIMIT = 16;
 
-function candidatePaths(pid: number | undefined, module: ProcessModule): string[] {
+function candidatePaths(pid: number | undefined, tid: number | undefined, module: ProcessModule): string[] {
   const paths: string[] = [];
   const first = module.mappings[0];
   if (pid !== undefined && module.deleted && first !== undefined) {
     paths.push(`/proc/${pid}/map_files/${first.start.toString(16)}-${first.end.toString(16)}`);
   }
-  if (pid !== undefined) paths.push(`/proc/${pid}/root${module.path}`);
+  if (pid !== undefined) paths.push(`${taskFile(pid, tid, "root")}${module.path}`);
   paths.push(module.path);
   return paths;
 }
 
-/** The parsed ELF file of `module`, cached by file identity (device, inode, size, modification time). */
-export function moduleElf(module: ProcessModule, pid?: number): ElfFile {
-  for (const path of candidatePaths(pid, module)) {
+/**
+ * The parsed ELF file of `module` in process `pid` (seen through thread `tid`, see taskFile), cached by file
+ * identity (device, inode, size, modification time).
+ */
+export function moduleElf(module: ProcessModule, pid?: number, tid?: number): ElfFile {
+  for (const path of candidatePaths(pid, tid, module)) {
     let key: string;
     try {
       const stat = statSync(path, { bigint: true });

@@ -3,6 +3,15 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { procAccessError } from "./errors.js";
 
+/**
+ * A file of thread `tid`'s /proc directory. Per-process files such as maps, mem and auxv are read through a
+ * thread that is alive: once the main thread has called pthread_exit (a zombie leader), /proc/PID/maps is
+ * empty and /proc/PID/mem unusable, while the other threads' views still show the shared address space.
+ */
+export function taskFile(pid: number, tid: number | undefined, name: string): string {
+  return `/proc/${pid}/task/${tid ?? pid}/${name}`;
+}
+
 /** The tids in /proc/PID/task, ascending. Throws ProcessError PROC_NO_PROCESS when the process is gone. */
 export function listThreads(pid: number): number[] {
   let names: string[];

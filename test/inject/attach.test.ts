@@ -2,7 +2,7 @@
 // correctly, detach leaving the process running with unchanged results.
 
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
@@ -182,6 +182,82 @@ describe("attach and detach", { skip }, () => {
       );
       session.detach();
       assert.deepEqual(await victim.exited, { code: null, signal: "SIGKILL" });
+    } finally {
+      victim.kill();
+    }
+  });
+
+  test("a process whose main thread has exited: the other threads are held and run our code", { timeout: 60_000 }, async () => {
+    const victim = Victim.start(builder.build("zombie-leader"));
+    try {
+      await victim.waitForLine(/^ready/);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(readTaskStat(victim.pid)?.state, "Z", "the leader is a zombie");
+      const session = InjectionSession.attach(victim.pid);
+      try {
+        const [worker] = session.threadIds();
+        assert.equal(session.threadIds().length, 1);
+        assert.notEqual(worker, victim.pid);
+        assert.equal(Number(session.syscall(SysX64.gettid)), worker);
+        const page = session.mmap({ length: 4096 });
+        session.write(page, Uint8Array.of(1, 2, 3));
+        assert.deepEqual([...session.read(page, 3)], [1, 2, 3]);
+        assert.ok(session.modules().some((m) => m.name === "libc.so.6"), "maps read through the live thread");
+        session.munmap(page, 4096);
+      } finally {
+        session.detach();
+      }
+      const exit = await victim.finish();
+      assert.equal(exit.code, 0);
+      assert.deepEqual(victim.lines.slice(1), ["worker done"]);
+    } finally {
+      victim.kill();
+    }
+  });
+
+  test("a stopped process (SIGSTOP) is held, used, and left stopped; SIGCONT then resumes it", { timeout: 60_000 }, async () => {
+    const victim = Victim.start(threadsVictim);
+    try {
+      await victim.waitForLine(/^ready/);
+      process.kill(victim.pid, "SIGSTOP");
+      while (readTaskStat(victim.pid)?.state !== "T") await new Promise((resolve) => setTimeout(resolve, 1));
+      const session = InjectionSession.attach(victim.pid);
+      try {
+        assert.equal(session.threadIds().length, 9);
+        assert.equal(Number(session.syscall(SysX64.getpid)), victim.pid);
+      } finally {
+        session.detach();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      for (const tid of listThreads(victim.pid)) assert.equal(readTaskStat(victim.pid, tid)?.state, "T", `thread ${tid} is group-stopped again`);
+      process.kill(victim.pid, "SIGCONT");
+      victim.send("go");
+      const exit = await victim.finish();
+      assert.equal(exit.code, 0, victim.lines.join("\n"));
+      assert.ok(victim.lines.includes("result ok"));
+    } finally {
+      victim.kill();
+    }
+  });
+
+  test("a finished child of ours that libuv has not collected yet does not disturb the waits", { timeout: 60_000 }, async () => {
+    const victim = Victim.start(threadsVictim);
+    try {
+      await victim.waitForLine(/^ready/);
+      // Between here and detach nothing yields to the event loop, so the zombie stays uncollected and every
+      // waitid(P_ALL) sees it first: the tracer must fall back to looking at its own threads.
+      const bystander = spawn("true");
+      while (readTaskStat(bystander.pid!)?.state !== "Z") Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+      const session = InjectionSession.attach(victim.pid);
+      try {
+        for (const tid of session.threadIds()) assert.equal(Number(session.syscall(SysX64.gettid, [], { tid })), tid);
+      } finally {
+        session.detach();
+      }
+      assert.equal(readTaskStat(bystander.pid!)?.state, "Z", "the bystander was left for libuv");
+      assert.deepEqual(await new Promise((resolve) => bystander.on("exit", (code) => resolve(code))), 0);
+      victim.send("go");
+      assert.equal((await victim.finish()).code, 0);
     } finally {
       victim.kill();
     }

@@ -6,6 +6,8 @@ import { closeSync, ftruncateSync, readdirSync, readSync, writeSync } from "node
 import { after, before, describe, test } from "node:test";
 import { InjectError, InjectionSession } from "../../src/inject/index.js";
 import { memfdCreate } from "../../src/native/memfd.js";
+import { pidfdGetfd, pidfdOpen } from "../../src/native/pidfd.js";
+import { processVmWrite } from "../../src/native/process-vm.js";
 import { Prot, SysX64 } from "../../src/native/x86-64-syscalls.js";
 import { REL32_REACH } from "../../src/process/address-gaps.js";
 import { AuxType, readAuxv } from "../../src/process/auxv.js";
@@ -79,6 +81,42 @@ describe("session services", { skip }, () => {
       assert.equal((await victim.finish()).code, 0);
     } finally {
       closeSync(arena);
+      victim.kill();
+    }
+  });
+
+  test("a memfd created in the target, copied out with pidfd_getfd, shares its pages with us", { timeout: 60_000 }, async () => {
+    const victim = Victim.start(threadsVictim);
+    try {
+      await victim.waitForLine(/^ready/);
+      const session = InjectionSession.attach(victim.pid);
+      let ours: number | undefined;
+      try {
+        const theirs = session.memfdCreate("made-in-target");
+        const pidfd = pidfdOpen(victim.pid);
+        try {
+          ours = pidfdGetfd(pidfd, theirs);
+        } finally {
+          closeSync(pidfd);
+        }
+        ftruncateSync(ours, 4096);
+        const address = session.mmap({ length: 4096, flags: 0x01 /* MAP_SHARED */, fd: theirs });
+        session.close(theirs);
+        writeSync(ours, Buffer.from("written by the cli"), 0, 18, 0);
+        assert.equal(Buffer.from(session.read(address, 18)).toString(), "written by the cli");
+        // process_vm_writev works on writable pages and refuses read-only text (which /proc/PID/mem patches).
+        processVmWrite(victim.pid, address + 32n, Buffer.from("vm"));
+        assert.equal(Buffer.from(session.read(address + 32n, 2)).toString(), "vm");
+        const text = session.resolveFunction("threads", "busy").address;
+        assert.throws(() => processVmWrite(victim.pid, text, session.read(text, 1)), /process_vm_writev.*EFAULT/);
+        session.munmap(address, 4096);
+      } finally {
+        session.detach();
+        if (ours !== undefined) closeSync(ours);
+      }
+      victim.send("q");
+      assert.equal((await victim.finish()).code, 0);
+    } finally {
       victim.kill();
     }
   });
