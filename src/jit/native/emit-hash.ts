@@ -6,116 +6,19 @@
 // (including the order in which an LRU update takes an element, checks flags and gives elements back).
 //
 //   hash_lookup(rdi map, rsi key) -> rax value pointer (this CPU's slot for per-CPU maps) or 0
-//   hash_update(rdi map, rsi key, rdx value, rcx flags) -> rax 0 or -errno
+//   hash_update(rdi map, rsi key, rdx value, rcx flags) -> rax 0 or -errno     (emit-hash-update.ts)
 //   hash_delete(rdi map, rsi key) -> rax 0 or -errno
 //   hash_evict(rdi map, esi element) -> eax 1 if the element was unlinked (the LRU's eviction callback)
 
 import { Errno } from "../../maps/errno.js";
 import { HashElement, HashHeader, NULLS_BIT } from "../../maps/hash-map.js";
 import { Header } from "../../maps/header.js";
-import { LruNode } from "../../maps/lru-list.js";
-import { MapType, UpdateFlag } from "../../maps/map-types.js";
 import { Cond } from "../x64/assembler/conditions.js";
-import { R10, R11, R12, R13, R14, R15, R8, R9, RAX, RBP, RBX, RCX, RDI, RDX, RSI, RSP } from "../x64/assembler/registers.js";
+import { R10, R11, R12, R13, R14, R15, R8, R9, RAX, RBP, RBX, RCX, RDI, RDX, RSI } from "../x64/assembler/registers.js";
 import { M, type Asm } from "./asm.js";
 import { emitCpu, emitCpuSlot, emitLock, emitUnlock, type EmitContext } from "./emit-context.js";
-
-/** Bucket records (hash-map.ts): i32 lock, u32 first element or nulls marker; 8 bytes each. */
-const BUCKET_LOCK = 0;
-const BUCKET_FIRST = 4;
-/** Each element's LRU node sits at element offset 8 (lru-list.ts). */
-const ELEMENT_REF = 8 + LruNode.ref;
-const NO_ELEMENT = -1;
-
-const SAVED = [RBX, RBP, R12, R13, R14, R15];
-/** Locals of update/delete below the saved registers (keeps rsp 16-byte aligned). */
-const LOCALS = 24;
-const LOCAL_ELEMENT = 0;
-const LOCAL_OLD = 8;
-const LOCAL_RESULT = 16;
-
-/** dst = address of element `index` (a zero-extended 32-bit register). */
-function elementAddress(a: Asm, dst: number, map: number, index: number, tmp: number): void {
-  a.ld(32, dst, M(map, HashHeader.elementSize));
-  a.imul(dst, index);
-  a.ld(32, tmp, M(map, HashHeader.elementsOffset));
-  a.add(dst, tmp);
-  a.add(dst, map);
-}
-
-/** dst = address of the bucket record of `hash` (uses tmp). */
-function bucketAddress(a: Asm, dst: number, map: number, hash: number, tmp: number): void {
-  a.ld(32, tmp, M(map, HashHeader.buckets));
-  a.subi(tmp, 1, 32);
-  a.and(tmp, hash, 32);
-  a.ld(32, dst, M(map, HashHeader.bucketsOffset));
-  a.add(dst, map);
-  a.lea(dst, M(dst, 0, tmp, 8));
-}
-
-function prologue(a: Asm): void {
-  for (const reg of SAVED) a.push(reg);
-  a.subi(RSP, LOCALS);
-}
-
-function epilogue(a: Asm): void {
-  a.addi(RSP, LOCALS);
-  for (let i = SAVED.length - 1; i >= 0; i--) a.pop(SAVED[i]!);
-  a.ret();
-}
-
-/** r15d = jhash of the key at r12 for the map at rbx. */
-function hashKey(a: Asm): void {
-  a.mov(RDI, R12);
-  a.ld(32, RSI, M(RBX, Header.keySize));
-  a.ld(32, RDX, M(RBX, Header.seed));
-  a.callFn("jhash");
-  a.mov(R15, RAX, 32);
-}
-
-/** hash_find on the map at rbx for the key at r12 and hash r15d: rdx = element or 0, r8d = its index. */
-function find(a: Asm): void {
-  a.mov(R11, RBX);
-  a.mov(RDI, R12);
-  a.mov(RAX, R15, 32);
-  a.callFn("hash_find");
-}
-
-/** The element at `element` (an address register) was looked up by a program: set its LRU ref bit. */
-function setRef(a: Asm, element: number): void {
-  const done = a.label();
-  a.cmpMemImm(M(element, ELEMENT_REF), 0, 8);
-  a.j(Cond.NE, done);
-  a.sti(8, M(element, ELEMENT_REF), 1);
-  a.bind(done);
-}
-
-/** Links element `index` (a 32-bit register other than rcx/rdx) at the head of the bucket at rbp. */
-function linkHead(a: Asm, index: number): void {
-  elementAddress(a, RDX, RBX, index, RCX);
-  a.ld(32, RCX, M(RBP, BUCKET_FIRST));
-  a.st(32, M(RDX, HashElement.next), RCX);
-  a.st(32, M(RBP, BUCKET_FIRST), index);
-}
-
-/** Writes the hash and the key (at r12) into the element at r9. */
-function fillElement(a: Asm): void {
-  a.st(32, M(R9, HashElement.hash), R15);
-  a.ld(32, RAX, M(RBX, HashHeader.keyOffset));
-  a.lea(RDI, M(R9, 0, RAX));
-  a.mov(RSI, R12);
-  a.ld(32, RDX, M(RBX, Header.keySize));
-  a.callFn("copy_bytes");
-}
-
-/** The -errno of HashMap.checkFlags in rax when the flags (r14) refuse the update, else falls through. */
-function checkFlags(a: Asm, found: boolean, refused: (errno: number) => void): void {
-  const fine = a.label();
-  a.cmpi(R14, found ? UpdateFlag.NOEXIST : UpdateFlag.EXIST);
-  a.j(Cond.NE, fine);
-  refused(found ? -Errno.EEXIST : -Errno.ENOENT);
-  a.bind(fine);
-}
+import { BUCKET_FIRST, BUCKET_LOCK, bucketAddress, elementAddress, epilogue, find, hashKey, NO_ELEMENT, prologue, setRef } from "./emit-hash-layout.js";
+import { emitHashUpdate } from "./emit-hash-update.js";
 
 export function emitHashOperations(ctx: EmitContext): void {
   const a = ctx.a;
@@ -125,7 +28,7 @@ export function emitHashOperations(ctx: EmitContext): void {
   emitWriteValue(ctx, true);
   emitFreeList(a);
   emitLookup(ctx);
-  emitUpdate(ctx);
+  emitHashUpdate(ctx);
   emitDelete(a);
   emitEvict(a);
 }
@@ -338,229 +241,6 @@ function emitLookup(ctx: EmitContext): void {
   a.ret();
 }
 
-function emitUpdate(ctx: EmitContext): void {
-  const a = ctx.a;
-  a.fn("hash_update");
-  const invalid = a.label();
-  const out = a.label();
-  const busy = a.label();
-  const lru = a.label();
-  a.cmpi(RCX, UpdateFlag.EXIST);
-  a.j(Cond.A, invalid); // BPF_F_LOCK and unknown flags: no value here holds a spin lock
-  prologue(a);
-  a.mov(RBX, RDI);
-  a.mov(R12, RSI);
-  a.mov(R13, RDX);
-  a.mov(R14, RCX);
-  hashKey(a);
-  a.cmpMemImm(M(RBX, HashHeader.lruOffset), 0, 32);
-  a.j(Cond.NE, lru);
-
-  // ---- HASH, PERCPU_HASH ----
-  {
-    const absent = a.label();
-    const unlockOk = a.label();
-    const unlockWith = a.label();
-    bucketAddress(a, RBP, RBX, R15, RCX);
-    emitLock(a, RBP, BUCKET_LOCK, RCX, busy);
-    find(a);
-    a.test(RDX, RDX);
-    a.j(Cond.E, absent);
-    const refusedUnlock = (errno: number): void => {
-      a.li(RAX, errno);
-      a.jmp(unlockWith);
-    };
-    checkFlags(a, true, refusedUnlock);
-    a.mov(R9, RDX);
-    a.mov(R14, R8, 32);
-    a.callFn("hash_write_value");
-    // Replacing a HASH value moves its element to the bucket head, as the kernel's element swap does.
-    a.cmpMemImm(M(RBX, Header.type), MapType.HASH, 32);
-    a.j(Cond.NE, unlockOk);
-    a.cmpm(R14, M(RBP, BUCKET_FIRST), 32);
-    a.j(Cond.E, unlockOk);
-    a.mov(RSI, R14, 32);
-    a.callFn("hash_unlink");
-    linkHead(a, R14);
-    a.jmp(unlockOk);
-
-    a.bind(absent);
-    checkFlags(a, false, refusedUnlock);
-    a.callFn("hash_pop_free");
-    a.cmpi(RAX, NO_ELEMENT, 32);
-    const full = a.label();
-    a.j(Cond.E, full);
-    a.mov(R14, RAX, 32);
-    elementAddress(a, R9, RBX, R14, RCX);
-    fillElement(a);
-    a.callFn("hash_write_fresh_value");
-    linkHead(a, R14);
-    a.li(RAX, 1);
-    a.lockAdd(M(RBX, Header.count), RAX, 32);
-    a.bind(unlockOk);
-    a.li(RAX, 0);
-    a.bind(unlockWith);
-    emitUnlock(a, RBP, BUCKET_LOCK);
-    a.jmp(out);
-    a.bind(full);
-    a.li(RAX, -Errno.E2BIG);
-    a.jmp(unlockWith);
-  }
-
-  // ---- LRU_HASH, LRU_PERCPU_HASH ----
-  a.bind(lru);
-  {
-    const percpu = a.label();
-    const noMemory = a.label();
-    // r13 keeps the value; the CPU slot goes to the LRU, which keeps its local lists per CPU.
-    emitCpu(ctx, RSI);
-    a.ld(32, RCX, M(RBX, Header.ncpus));
-    emitCpuSlot(a, RSI, RCX);
-    a.cmpMemImm(M(RBX, HashHeader.valueSlots), 1, 32);
-    a.j(Cond.NE, percpu);
-
-    // htab_lru_map_update_elem: take an element first, fill it, then check the flags under the lock.
-    {
-      const giveBackBusy = a.label();
-      const refused = a.label();
-      const absent = a.label();
-      const unlocked = a.label();
-      a.mov(RDI, RBX);
-      a.mov(RDX, R15, 32);
-      a.callFn("lru_pop_free");
-      a.cmpi(RAX, NO_ELEMENT, 32);
-      a.j(Cond.E, noMemory);
-      a.st(64, M(RSP, LOCAL_ELEMENT), RAX);
-      elementAddress(a, R9, RBX, RAX, RCX);
-      fillElement(a);
-      a.callFn("hash_write_fresh_value");
-      bucketAddress(a, RBP, RBX, R15, RCX);
-      emitLock(a, RBP, BUCKET_LOCK, RCX, giveBackBusy);
-      find(a);
-      a.st(64, M(RSP, LOCAL_OLD), R8);
-      a.test(RDX, RDX);
-      a.j(Cond.E, absent);
-      checkFlags(a, true, (errno) => {
-        a.li(RAX, errno);
-        a.jmp(refused);
-      });
-      a.ld(64, RAX, M(RSP, LOCAL_ELEMENT));
-      linkHead(a, RAX);
-      a.ld(64, RAX, M(RSP, LOCAL_ELEMENT));
-      elementAddress(a, R9, RBX, RAX, RCX);
-      setRef(a, R9);
-      a.ld(64, RSI, M(RSP, LOCAL_OLD));
-      a.callFn("hash_unlink");
-      emitUnlock(a, RBP, BUCKET_LOCK);
-      a.mov(RDI, RBX);
-      a.ld(64, RSI, M(RSP, LOCAL_OLD));
-      a.callFn("lru_push_free");
-      a.li(RAX, 0);
-      a.jmp(out);
-      a.bind(absent);
-      checkFlags(a, false, (errno) => {
-        a.li(RAX, errno);
-        a.jmp(refused);
-      });
-      a.ld(64, RAX, M(RSP, LOCAL_ELEMENT));
-      linkHead(a, RAX);
-      a.li(RAX, 1);
-      a.lockAdd(M(RBX, Header.count), RAX, 32);
-      emitUnlock(a, RBP, BUCKET_LOCK);
-      a.li(RAX, 0);
-      a.jmp(out);
-      a.bind(refused);
-      emitUnlock(a, RBP, BUCKET_LOCK);
-      a.jmp(unlocked);
-      a.bind(giveBackBusy);
-      a.li(RAX, -Errno.EBUSY);
-      a.bind(unlocked);
-      a.st(64, M(RSP, LOCAL_RESULT), RAX);
-      a.mov(RDI, RBX);
-      a.ld(64, RSI, M(RSP, LOCAL_ELEMENT));
-      a.callFn("lru_push_free");
-      a.ld(64, RAX, M(RSP, LOCAL_RESULT));
-      a.jmp(out);
-    }
-
-    // __htab_lru_percpu_map_update_elem: values change in place; BPF_EXIST takes no element first.
-    a.bind(percpu);
-    {
-      const haveElement = a.label();
-      const absent = a.label();
-      const unlock = a.label();
-      const noGiveBack = a.label();
-      const busyGiveBack = a.label();
-      a.li(RAX, NO_ELEMENT & 0xffffffff);
-      a.cmpi(R14, UpdateFlag.EXIST);
-      a.j(Cond.E, haveElement);
-      a.mov(RDI, RBX);
-      a.mov(RDX, R15, 32);
-      a.callFn("lru_pop_free");
-      a.cmpi(RAX, NO_ELEMENT, 32);
-      a.j(Cond.E, noMemory);
-      a.bind(haveElement);
-      a.st(64, M(RSP, LOCAL_ELEMENT), RAX);
-      bucketAddress(a, RBP, RBX, R15, RCX);
-      emitLock(a, RBP, BUCKET_LOCK, RCX, busyGiveBack);
-      find(a);
-      a.test(RDX, RDX);
-      a.j(Cond.E, absent);
-      checkFlags(a, true, (errno) => {
-        a.li(RAX, errno);
-        a.jmp(unlock);
-      });
-      a.mov(R9, RDX);
-      setRef(a, R9);
-      a.callFn("hash_write_value");
-      a.li(RAX, 0);
-      a.jmp(unlock);
-      a.bind(absent);
-      checkFlags(a, false, (errno) => {
-        a.li(RAX, errno);
-        a.jmp(unlock);
-      });
-      a.ld(64, RAX, M(RSP, LOCAL_ELEMENT));
-      elementAddress(a, R9, RBX, RAX, RCX);
-      fillElement(a);
-      a.callFn("hash_write_fresh_value");
-      a.ld(64, RAX, M(RSP, LOCAL_ELEMENT));
-      linkHead(a, RAX);
-      a.li(RAX, 1);
-      a.lockAdd(M(RBX, Header.count), RAX, 32);
-      a.sti(64, M(RSP, LOCAL_ELEMENT), NO_ELEMENT);
-      a.li(RAX, 0);
-      a.bind(unlock);
-      emitUnlock(a, RBP, BUCKET_LOCK);
-      a.bind(noGiveBack);
-      a.st(64, M(RSP, LOCAL_RESULT), RAX);
-      const done = a.label();
-      a.cmpMemImm(M(RSP, LOCAL_ELEMENT), NO_ELEMENT, 32);
-      a.j(Cond.E, done);
-      a.mov(RDI, RBX);
-      a.ld(32, RSI, M(RSP, LOCAL_ELEMENT));
-      a.callFn("lru_push_free");
-      a.bind(done);
-      a.ld(64, RAX, M(RSP, LOCAL_RESULT));
-      a.jmp(out);
-      a.bind(busyGiveBack);
-      a.li(RAX, -Errno.EBUSY);
-      a.jmp(noGiveBack);
-    }
-    a.bind(noMemory);
-    a.li(RAX, -Errno.ENOMEM);
-    a.jmp(out);
-  }
-
-  a.bind(busy);
-  a.li(RAX, -Errno.EBUSY);
-  a.bind(out);
-  epilogue(a);
-  a.bind(invalid);
-  a.li(RAX, -Errno.EINVAL);
-  a.ret();
-}
-
 function emitDelete(a: Asm): void {
   a.fn("hash_delete");
   const out = a.label();
@@ -637,3 +317,4 @@ function emitEvict(a: Asm): void {
   a.pop(RBX);
   a.ret();
 }
+
