@@ -37,13 +37,20 @@ export type RemoteArg = bigint | number;
 
 export class RemoteExecutor {
   private stubOriginal: Uint8Array | undefined;
+  private stub: bigint | undefined;
 
   constructor(
     private readonly tracee: Tracee,
     private readonly memory: ProcessMemory,
-    /** An address in executable memory that no thread will run while the session holds the process. */
-    readonly stubAddress: bigint,
+    /** Finds an address in executable memory that no thread will run while the session holds the process. */
+    private readonly findStub: () => bigint,
   ) {}
+
+  /** Where the stub goes, looked up on first use (a session that runs no code never reads maps or auxv). */
+  get stubAddress(): bigint {
+    this.stub ??= this.findStub();
+    return this.stub;
+  }
 
   /** Runs system call `nr` in `thread`; returns rax as a signed value (-errno on failure). */
   syscall(thread: TracedThread, nr: number, args: readonly RemoteArg[]): bigint {

@@ -16,7 +16,7 @@ import { AuxType, readAuxv } from "../process/auxv.js";
 import { mappingAt, findModule, modulesOf, readMaps, type MapEntry, type ProcessModule } from "../process/maps.js";
 import { ProcessMemory } from "../process/memory.js";
 import { moduleElf } from "../process/module-file.js";
-import { readTaskStat } from "../process/tasks.js";
+import { readTaskStat, threadGroupOf } from "../process/tasks.js";
 import { resolveSymbol, type ResolvedSymbol } from "../process/symbols.js";
 import { seizeAllThreads } from "./attach.js";
 import { stepOutOf, threadPositions, threadsExecutingIn, type RangeQuery, type ThreadPosition } from "./code-safety.js";
@@ -81,13 +81,14 @@ export class InjectionSession {
     /** The ChildProcess of a spawned command. */
     readonly child: ChildProcess | undefined,
   ) {
-    this.executor = new RemoteExecutor(tracee, memory, stubAddress(tracee.pid, viewThread(tracee)));
+    this.executor = new RemoteExecutor(tracee, memory, () => stubAddress(tracee.pid, viewThread(tracee)));
     this.mostThreads = tracee.liveThreads().length;
   }
 
-  /** Attaches to a running process and stops all of its threads. */
-  static attach(pid: number, options: AttachOptions = {}): InjectionSession {
-    if (!Number.isInteger(pid) || pid <= 0) throw new InjectError("INJECT_NO_PROCESS", `no such process ${pid}`);
+  /** Attaches to a running process (given its pid, or the tid of any of its threads) and stops all of its threads. */
+  static attach(target: number, options: AttachOptions = {}): InjectionSession {
+    const pid = Number.isInteger(target) && target > 0 ? threadGroupOf(target) : undefined;
+    if (pid === undefined) throw new InjectError("INJECT_NO_PROCESS", `no such process ${target}`);
     const isOurChild = readTaskStat(pid)?.ppid === process.pid;
     const tracee = new Tracee(pid, isOurChild);
     tracee.claim();

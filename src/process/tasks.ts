@@ -23,6 +23,16 @@ export function listThreads(pid: number): number[] {
   return names.map(Number).filter((tid) => Number.isInteger(tid) && tid > 0).sort((a, b) => a - b);
 }
 
+/** The process (thread group) that thread `tid` belongs to, or undefined when there is no such thread. */
+export function threadGroupOf(tid: number): number | undefined {
+  try {
+    const match = /^Tgid:\s*(\d+)/m.exec(readFileSync(`/proc/${tid}/status`, "utf8"));
+    return match === null ? undefined : Number(match[1]);
+  } catch {
+    return undefined;
+  }
+}
+
 export interface TaskStat {
   /** The one-letter state: R, S, D, T (stopped), t (traced), Z (zombie), X (dead), ... */
   state: string;

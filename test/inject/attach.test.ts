@@ -85,7 +85,10 @@ describe("attach and detach", { skip }, () => {
     const victim = Victim.start(threadsVictim);
     try {
       await victim.waitForLine(/^ready/);
-      const session = InjectionSession.attach(victim.pid);
+      // Attaching through the id of one of its threads attaches the whole process.
+      const session = InjectionSession.attach(listThreads(victim.pid).at(-1)!);
+      assert.equal(session.pid, victim.pid);
+      assert.equal(session.threadIds().length, 9);
       try {
         const address = session.mmap({ length: 8192 });
         assert.equal(address % 4096n, 0n);
