@@ -23,7 +23,7 @@ import { stepOutOf, threadPositions, threadsExecutingIn, type RangeQuery, type T
 import { InjectError } from "./errors.js";
 import { RemoteExecutor, type RemoteArg } from "./remote.js";
 import { spawnStopped, type SpawnOptions } from "./spawn.js";
-import { canRunCode, type TracedThread } from "./thread.js";
+import { canRunCode, restartPending, type TracedThread } from "./thread.js";
 import { Tracee } from "./tracee.js";
 
 export interface AttachOptions {
@@ -163,9 +163,15 @@ export class InjectionSession {
     return this.executor.syscall(this.runner(options), nr, args);
   }
 
-  /** Calls the function at `address` in the target (integer arguments, System V ABI); returns rax. */
+  /**
+   * Calls the function at `address` in the target (integer arguments, System V ABI); returns rax. Unless told
+   * otherwise it runs in a thread that is not inside an interrupted system call: a called function that itself
+   * sleeps would overwrite the kernel's record of how to restart that thread's nanosleep or futex wait.
+   */
   callFunction(address: bigint, args: readonly RemoteArg[] = [], options: ThreadOption = {}): bigint {
-    return this.executor.call(this.runner(options), address, args);
+    const thread =
+      options.tid === undefined ? (this.tracee.liveThreads().find((t) => canRunCode(t) && !restartPending(this.tracee.regsOf(t))) ?? this.runner(options)) : this.runner(options);
+    return this.executor.call(thread, address, args);
   }
 
   mmap(options: MmapOptions): bigint {
