@@ -31,6 +31,18 @@ const SHARED_KEYS = 16;
 
 const hex = (address: bigint): string => `0x${address.toString(16)}`;
 
+/**
+ * The runs' common start: r6 = the thread's context, r7 = its run counter (then incremented in the
+ * context), r9 = the context's first word (a key base or a thread id).
+ */
+const NEXT_RUN = `
+      mov %r6, %r1
+      ldxdw %r7, [%r6+8]
+      mov %r8, %r7
+      add %r8, 1
+      stxdw [%r6+8], %r8
+      ldxdw %r9, [%r6+0]`;
+
 /** Per-thread contexts in scratch memory: { u64 base (or thread id); u64 counter }. */
 function contexts(count: number, base: (i: number) => bigint): bigint[] {
   return Array.from({ length: count }, (_, i) => {
@@ -47,13 +59,7 @@ test(`${THREADS} threads update one hash map, shared counters and a per-CPU arra
   const counters = nativeMap({ type: MapType.HASH, keySize: 8, valueSize: 8, maxEntries: SHARED_KEYS, flags: 0, name: "counters" });
   const percpu = nativeMap({ type: MapType.PERCPU_ARRAY, keySize: 4, valueSize: 8, maxEntries: 1, flags: 0, name: "percpu" });
   const errors = nativeMap({ type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1, flags: 0, name: "errors" });
-  const program = assemble(`
-      mov %r6, %r1
-      ldxdw %r7, [%r6+8]
-      mov %r8, %r7
-      add %r8, 1
-      stxdw [%r6+8], %r8
-      ldxdw %r9, [%r6+0]
+  const program = assemble(`${NEXT_RUN}
       add %r9, %r7
       stxdw [%r10-8], %r9
       stxdw [%r10-16], %r9
@@ -145,13 +151,7 @@ test(`${THREADS} threads update one hash map, shared counters and a per-CPU arra
 
 test(`${THREADS} threads insert into and delete from one LRU hash: its lists and chains stay consistent`, () => {
   const lru = nativeMap({ type: MapType.LRU_HASH, keySize: 8, valueSize: 8, maxEntries: 256, flags: 0, name: "lru" });
-  const program = assemble(`
-      mov %r6, %r1
-      ldxdw %r7, [%r6+8]
-      mov %r8, %r7
-      add %r8, 1
-      stxdw [%r6+8], %r8
-      ldxdw %r9, [%r6+0]
+  const program = assemble(`${NEXT_RUN}
       mov %r8, %r7
       mod %r8, 700
       add %r9, %r8
@@ -213,13 +213,7 @@ test(`a ring buffer filled by ${PRODUCERS} threads delivers every record exactly
   const size = 1 << 14; // small: producers wait for the consumer many times
   const rb = nativeMap({ type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: size, flags: 0, name: "rb" });
   // Each run: one record { thread, sequence, magic }; every fifth sequence also reserves and discards one.
-  const program = assemble(`
-      mov %r6, %r1
-      ldxdw %r7, [%r6+8]
-      mov %r8, %r7
-      add %r8, 1
-      stxdw [%r6+8], %r8
-      ldxdw %r9, [%r6+0]
+  const program = assemble(`${NEXT_RUN}
       mov %r8, %r7
       mod %r8, 5
       jne %r8, 0, reserve

@@ -146,17 +146,9 @@ class Builder {
       [3, () => this.events()],
       [8, () => this.jump()],
     ];
-    const total = kinds.reduce((sum, [w]) => sum + w, 0);
-    for (let i = 0; i < count; i++) {
-      let roll = this.rng.below(total);
-      for (const [weight, make] of kinds) {
-        if (roll < weight) {
-          make();
-          break;
-        }
-        roll -= weight;
-      }
-    }
+    // One entry per unit of weight: picking uniformly from it picks each kind by its weight.
+    const table = kinds.flatMap(([weight, make]) => new Array<() => void>(weight).fill(make));
+    for (let i = 0; i < count; i++) this.rng.pick(table)();
   }
 
   alu(): void {

@@ -166,6 +166,32 @@ export function emitCpuSlot(a: Asm, cpu: number, ncpus: number): void {
   a.bind(inRange);
 }
 
+/** Copies rdx bytes from [rsi] to [rdi], 8 at a time and then byte by byte; advances both, uses rax. */
+export function emitCopyLoop(a: Asm): void {
+  const words = a.label();
+  const bytes = a.label();
+  const done = a.label();
+  a.bind(words);
+  a.cmpi(RDX, 8);
+  a.j(Cond.B, bytes);
+  a.ld(64, RAX, M(RSI));
+  a.st(64, M(RDI), RAX);
+  a.addi(RSI, 8);
+  a.addi(RDI, 8);
+  a.subi(RDX, 8);
+  a.jmp(words);
+  a.bind(bytes);
+  a.test(RDX, RDX);
+  a.j(Cond.E, done);
+  a.ld(8, RAX, M(RSI));
+  a.st(8, M(RDI), RAX);
+  a.addi(RSI, 1);
+  a.addi(RDI, 1);
+  a.subi(RDX, 1);
+  a.jmp(bytes);
+  a.bind(done);
+}
+
 /**
  * Internal routines every part uses, with the registers they touch:
  *   copy_bytes(rdi dst, rsi src, rdx len)        clobbers rax, rcx, rdx, rdi, rsi
@@ -177,32 +203,9 @@ export function emitByteRoutines(a: Asm): void {
   a.fn("copy_bytes");
   {
     const large = a.label();
-    const words = a.label();
-    const tail = a.label();
-    const bytes = a.label();
-    const done = a.label();
     a.cmpi(RDX, 256);
     a.j(Cond.AE, large);
-    a.bind(words);
-    a.cmpi(RDX, 8);
-    a.j(Cond.B, tail);
-    a.ld(64, RAX, M(RSI));
-    a.st(64, M(RDI), RAX);
-    a.addi(RSI, 8);
-    a.addi(RDI, 8);
-    a.subi(RDX, 8);
-    a.jmp(words);
-    a.bind(tail);
-    a.test(RDX, RDX);
-    a.j(Cond.E, done);
-    a.bind(bytes);
-    a.ld(8, RAX, M(RSI));
-    a.st(8, M(RDI), RAX);
-    a.addi(RSI, 1);
-    a.addi(RDI, 1);
-    a.subi(RDX, 1);
-    a.j(Cond.NE, bytes);
-    a.bind(done);
+    emitCopyLoop(a);
     a.ret();
     a.bind(large);
     a.mov(RCX, RDX);

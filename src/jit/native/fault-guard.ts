@@ -18,6 +18,7 @@ import { loadCode, type NativeRegion } from "../executable-memory.js";
 import { Cond } from "../x64/assembler/conditions.js";
 import { R10, R8, RAX, RCX, RDI, RDX, RSI } from "../x64/assembler/registers.js";
 import { Asm, M } from "./asm.js";
+import { emitCopyLoop } from "./emit-context.js";
 import { SharedMemory } from "./shared-memory.js";
 
 const SIGBUS = 7;
@@ -48,32 +49,9 @@ function emitGuard(data: bigint): { asm: Asm; handler: string; restorer: string 
   // Everything between these labels may fault; nothing else in this code may.
   a.fn("guard_start");
   a.fn("guarded_copy");
-  {
-    const words = a.label();
-    const bytes = a.label();
-    const done = a.label();
-    a.bind(words);
-    a.cmpi(RDX, 8);
-    a.j(Cond.B, bytes);
-    a.ld(64, RAX, M(RSI));
-    a.st(64, M(RDI), RAX);
-    a.addi(RSI, 8);
-    a.addi(RDI, 8);
-    a.subi(RDX, 8);
-    a.jmp(words);
-    a.bind(bytes);
-    a.test(RDX, RDX);
-    a.j(Cond.E, done);
-    a.ld(8, RAX, M(RSI));
-    a.st(8, M(RDI), RAX);
-    a.addi(RSI, 1);
-    a.addi(RDI, 1);
-    a.subi(RDX, 1);
-    a.jmp(bytes);
-    a.bind(done);
-    a.li(RAX, 0);
-    a.ret();
-  }
+  emitCopyLoop(a);
+  a.li(RAX, 0);
+  a.ret();
   a.fn("guarded_copy_string");
   {
     const loop = a.label();
