@@ -35,3 +35,5 @@ export { compileProgram, type CompileOptions, type CompiledCode } from "./jit/x6
 export { JitCompileError } from "./jit/x64/compiler/errors.js";
 export * from "./hook/index.js";
 export * from "./maps/index.js";
+export { InjectionSession, InjectError, type InjectErrorCode, type AttachOptions, type SpawnOptions, type MmapOptions, type PauseReport, type ResolvedFunction, type ThreadOption, type RangeQuery, type ThreadPosition, type RemoteArg } from "./inject/index.js";
+export { ProcessError, type ProcessErrorCode, readMaps, parseMaps, modulesOf, findModule, mappingAt, type MapEntry, type ProcessModule, freeRangesNear, findFreeRangeNear, unmappedRanges, REL32_REACH, type AddressRange, ProcessMemory, moduleElf, resolveSymbol, findFunctionSymbol, loadBias, runtimeAddress, type ResolvedSymbol, type SymbolMatch, readAuxv, AuxType, listThreads } from "./process/index.js";
