@@ -7,7 +7,7 @@
 
 import { LruListType, LruNode } from "../../maps/lru-list.js";
 import { Cond } from "../x64/assembler/conditions.js";
-import { R12, R13, RDI, RSP } from "../x64/assembler/registers.js";
+import { R12, R13, RAX, RDI, RSI, RSP } from "../x64/assembler/registers.js";
 import { M, type Asm, type Label, type Mem } from "./asm.js";
 
 export const NO_ELEMENT = 0xffffffff;
@@ -107,4 +107,43 @@ export function ifUnreferenced(a: Asm, node: number, target: Label): void {
   nodeOf(a, node);
   a.cmpMemImm(M(RDI, LruNode.ref), 0, 8);
   a.j(Cond.E, target);
+}
+
+export interface ListWalk {
+  /** The local holding the list head's id. */
+  head: string;
+  /** The local holding the current element (esi holds it too when the body starts). */
+  node: string;
+  /** The local the element after it goes into, read before the body runs (the body may move `node`). */
+  step: string;
+  /** From the tail towards the head (prev links), as the kernel's list_for_each_entry_safe_reverse. */
+  backwards: boolean;
+}
+
+/**
+ * A walk over one list; `body` runs per element with esi = the element, and goes on to `next` (by jumping
+ * or falling through) or leaves the walk through `done`, which is where the loop ends too.
+ */
+export function walkList(a: Asm, f: Frame, walk: ListWalk, body: (next: Label, done: Label) => void): void {
+  const advance = walk.backwards ? "lru_prev" : "lru_next";
+  const loop = a.label();
+  const next = a.label();
+  const done = a.label();
+  f.load(RDI, walk.head);
+  a.callFn(advance);
+  f.store(walk.node, RAX);
+  a.bind(loop);
+  f.load(RSI, walk.node);
+  a.cmpm(RSI, f.at(walk.head), 32);
+  a.j(Cond.E, done);
+  a.mov(RDI, RSI, 32);
+  a.callFn(advance);
+  f.store(walk.step, RAX);
+  f.load(RSI, walk.node);
+  body(next, done);
+  a.bind(next);
+  f.load(RAX, walk.step);
+  f.store(walk.node, RAX);
+  a.jmp(loop);
+  a.bind(done);
 }

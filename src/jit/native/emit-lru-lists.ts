@@ -5,8 +5,8 @@
 import { LruNode } from "../../maps/lru-list.js";
 import { Cond } from "../x64/assembler/conditions.js";
 import { R10, R11, R12, R13, R14, R15, R8, R9, RAX, RBP, RBX, RCX, RDI, RDX, RSI } from "../x64/assembler/registers.js";
-import { M, type Asm } from "./asm.js";
-import { ACTIVE, AREA, Frame, headId, ifUnreferenced, INACTIVE, LIST, listRecord, LOCAL_PENDING, localHeadId, NO_ELEMENT, NODE, nodeOf } from "./emit-lru-layout.js";
+import { AluOp, M, type Asm } from "./asm.js";
+import { ACTIVE, AREA, Frame, headId, walkList, ifUnreferenced, INACTIVE, LIST, listRecord, LOCAL_PENDING, localHeadId, NO_ELEMENT, NODE, nodeOf } from "./emit-lru-layout.js";
 
 /** The list mechanics every LRU entry point builds on. */
 export function emitLruLists(a: Asm): void {
@@ -188,49 +188,28 @@ function emitLocalLists(a: Asm): void {
   // lru_local_pop_pending(r8d cpu) -> eax node or NO_ELEMENT: unreferenced pending elements first.
   a.fn("lru_local_pop_pending");
   {
-    const f = new Frame(a, ["cpu", "pending", "force", "node"]);
+    const f = new Frame(a, ["pending", "force", "node", "previous"]);
     f.enter();
-    const forceLoop = a.label();
-    const walk = a.label();
-    const step = a.label();
-    const tryEvict = a.label();
-    const nextForce = a.label();
-    const none = a.label();
-    f.store("cpu", R8);
     localHeadId(a, RAX, R8, true);
     f.store("pending", RAX);
-    f.storeImm("force", 0);
-    a.bind(forceLoop);
-    f.load(RDI, "pending");
-    a.callFn("lru_prev");
-    f.store("node", RAX);
-    a.bind(walk);
-    f.load(RSI, "node");
-    a.cmpm(RSI, f.at("pending"), 32);
-    a.j(Cond.E, nextForce);
-    a.cmpMemImm(f.at("force"), 1, 32);
-    a.j(Cond.E, tryEvict);
-    ifUnreferenced(a, RSI, tryEvict);
-    a.jmp(step);
-    a.bind(tryEvict);
-    a.callFn("lru_evict");
-    a.test(RAX, RAX, 32);
-    a.j(Cond.E, step);
-    f.load(RSI, "node");
-    a.callFn("lru_unlink");
-    f.load(RAX, "node");
-    f.leave();
-    a.bind(step);
-    f.load(RDI, "node");
-    a.callFn("lru_prev");
-    f.store("node", RAX);
-    a.jmp(walk);
-    a.bind(nextForce);
-    a.cmpMemImm(f.at("force"), 1, 32);
-    a.j(Cond.E, none);
-    f.storeImm("force", 1);
-    a.jmp(forceLoop);
-    a.bind(none);
+    for (const force of [false, true]) {
+      walkList(a, f, { head: "pending", node: "node", step: "previous", backwards: true }, (next) => {
+        const tryEvict = a.label();
+        if (!force) {
+          ifUnreferenced(a, RSI, tryEvict);
+          a.jmp(next);
+        }
+        a.bind(tryEvict);
+        f.load(RSI, "node");
+        a.callFn("lru_evict");
+        a.test(RAX, RAX, 32);
+        a.j(Cond.E, next);
+        f.load(RSI, "node");
+        a.callFn("lru_unlink");
+        f.load(RAX, "node");
+        f.leave();
+      });
+    }
     a.li(RAX, NO_ELEMENT);
     f.leave();
   }
@@ -240,35 +219,21 @@ function emitLocalLists(a: Asm): void {
   {
     const f = new Frame(a, ["pending", "node", "previous"]);
     f.enter();
-    const loop = a.label();
-    const done = a.label();
-    const inactive = a.label();
-    const move = a.label();
     localHeadId(a, RAX, R8, true);
     f.store("pending", RAX);
-    a.mov(RDI, RAX, 32);
-    a.callFn("lru_prev");
-    f.store("node", RAX);
-    a.bind(loop);
-    f.load(RSI, "node");
-    a.cmpm(RSI, f.at("pending"), 32);
-    a.j(Cond.E, done);
-    a.mov(RDI, RSI, 32);
-    a.callFn("lru_prev");
-    f.store("previous", RAX);
-    f.load(RSI, "node");
-    a.li(R8, 0);
-    ifUnreferenced(a, RSI, inactive);
-    a.li(R9, ACTIVE);
-    a.jmp(move);
-    a.bind(inactive);
-    a.li(R9, INACTIVE);
-    a.bind(move);
-    a.callFn("lru_move_in");
-    f.load(RAX, "previous");
-    f.store("node", RAX);
-    a.jmp(loop);
-    a.bind(done);
+    walkList(a, f, { head: "pending", node: "node", step: "previous", backwards: true }, () => {
+      const inactive = a.label();
+      const move = a.label();
+      a.li(R8, 0);
+      ifUnreferenced(a, RSI, inactive);
+      a.li(R9, ACTIVE);
+      a.jmp(move);
+      a.bind(inactive);
+      a.li(R9, INACTIVE);
+      a.bind(move);
+      f.load(RSI, "node");
+      a.callFn("lru_move_in");
+    });
     f.leave();
   }
 }
@@ -294,10 +259,6 @@ function emitRotation(a: Asm): void {
   {
     const f = new Frame(a, ["list", "active", "first", "scanned", "node", "previous"]);
     f.enter();
-    const loop = a.label();
-    const done = a.label();
-    const toInactive = a.label();
-    const move = a.label();
     f.store("list", R8);
     headId(a, RAX, R8, ACTIVE);
     f.store("active", RAX);
@@ -305,36 +266,26 @@ function emitRotation(a: Asm): void {
     a.callFn("lru_next");
     f.store("first", RAX);
     f.storeImm("scanned", 0);
-    f.load(RDI, "active");
-    a.callFn("lru_prev");
-    f.store("node", RAX);
-    a.bind(loop);
-    f.load(RSI, "node");
-    a.cmpm(RSI, f.at("active"), 32);
-    a.j(Cond.E, done);
-    a.mov(RDI, RSI, 32);
-    a.callFn("lru_prev");
-    f.store("previous", RAX);
-    f.load(R8, "list");
-    f.load(RSI, "node");
-    ifUnreferenced(a, RSI, toInactive);
-    a.li(R9, ACTIVE);
-    a.jmp(move);
-    a.bind(toInactive);
-    a.li(R9, INACTIVE);
-    a.bind(move);
-    a.callFn("lru_node_move");
-    a.opMemImm(0, f.at("scanned"), 1, 32); // AluOp.Add
-    a.ld(32, RAX, f.at("scanned"));
-    a.cmpm(RAX, M(R12, AREA.nrScans), 32);
-    a.j(Cond.E, done);
-    f.load(RAX, "node");
-    a.cmpm(RAX, f.at("first"), 32);
-    a.j(Cond.E, done);
-    f.load(RAX, "previous");
-    f.store("node", RAX);
-    a.jmp(loop);
-    a.bind(done);
+    walkList(a, f, { head: "active", node: "node", step: "previous", backwards: true }, (_next, done) => {
+      const toInactive = a.label();
+      const move = a.label();
+      f.load(R8, "list");
+      ifUnreferenced(a, RSI, toInactive);
+      a.li(R9, ACTIVE);
+      a.jmp(move);
+      a.bind(toInactive);
+      a.li(R9, INACTIVE);
+      a.bind(move);
+      f.load(RSI, "node");
+      a.callFn("lru_node_move");
+      a.opMemImm(AluOp.Add, f.at("scanned"), 1, 32);
+      a.ld(32, RAX, f.at("scanned"));
+      a.cmpm(RAX, M(R12, AREA.nrScans), 32);
+      a.j(Cond.E, done);
+      f.load(RAX, "node");
+      a.cmpm(RAX, f.at("first"), 32);
+      a.j(Cond.E, done);
+    });
     f.leave();
   }
 
@@ -398,7 +349,7 @@ function emitRotation(a: Asm): void {
     a.j(Cond.E, done);
     f.load(RAX, "following");
     f.store("cur", RAX);
-    a.opMemImm(0, f.at("scanned"), 1, 32);
+    a.opMemImm(AluOp.Add, f.at("scanned"), 1, 32);
     a.jmp(loop);
     a.bind(done);
     f.load(R8, "list");
@@ -416,10 +367,6 @@ function emitShrink(a: Asm): void {
   {
     const f = new Frame(a, ["list", "wanted", "freeHead", "freeType", "inactive", "shrunk", "scanned", "node", "previous"]);
     f.enter();
-    const loop = a.label();
-    const done = a.label();
-    const unreferenced = a.label();
-    const counted = a.label();
     f.store("list", R8);
     f.store("wanted", R9);
     f.store("freeHead", R10);
@@ -428,44 +375,35 @@ function emitShrink(a: Asm): void {
     f.store("inactive", RAX);
     f.storeImm("shrunk", 0);
     f.storeImm("scanned", 0);
-    a.mov(RDI, RAX, 32);
-    a.callFn("lru_prev");
-    f.store("node", RAX);
-    a.bind(loop);
-    f.load(RSI, "node");
-    a.cmpm(RSI, f.at("inactive"), 32);
-    a.j(Cond.E, done);
-    a.mov(RDI, RSI, 32);
-    a.callFn("lru_prev");
-    f.store("previous", RAX);
-    f.load(RSI, "node");
-    f.load(R8, "list");
-    ifUnreferenced(a, RSI, unreferenced);
-    a.li(R9, ACTIVE);
-    a.callFn("lru_node_move");
-    a.jmp(counted);
-    a.bind(unreferenced);
-    a.callFn("lru_evict");
-    a.test(RAX, RAX, 32);
-    a.j(Cond.E, counted);
-    f.load(RSI, "node");
-    f.load(R8, "list");
-    f.load(R10, "freeHead");
-    f.load(R11, "freeType");
-    a.callFn("lru_move_to_free");
-    a.opMemImm(0, f.at("shrunk"), 1, 32);
-    a.ld(32, RAX, f.at("shrunk"));
-    a.cmpm(RAX, f.at("wanted"), 32);
-    a.j(Cond.E, done);
-    a.bind(counted);
-    a.opMemImm(0, f.at("scanned"), 1, 32);
-    a.ld(32, RAX, f.at("scanned"));
-    a.cmpm(RAX, M(R12, AREA.nrScans), 32);
-    a.j(Cond.E, done);
-    f.load(RAX, "previous");
-    f.store("node", RAX);
-    a.jmp(loop);
-    a.bind(done);
+    walkList(a, f, { head: "inactive", node: "node", step: "previous", backwards: true }, (_next, done) => {
+      const unreferenced = a.label();
+      const counted = a.label();
+      f.load(R8, "list");
+      ifUnreferenced(a, RSI, unreferenced);
+      f.load(RSI, "node");
+      a.li(R9, ACTIVE);
+      a.callFn("lru_node_move");
+      a.jmp(counted);
+      a.bind(unreferenced);
+      f.load(RSI, "node");
+      a.callFn("lru_evict");
+      a.test(RAX, RAX, 32);
+      a.j(Cond.E, counted);
+      f.load(RSI, "node");
+      f.load(R8, "list");
+      f.load(R10, "freeHead");
+      f.load(R11, "freeType");
+      a.callFn("lru_move_to_free");
+      a.opMemImm(AluOp.Add, f.at("shrunk"), 1, 32);
+      a.ld(32, RAX, f.at("shrunk"));
+      a.cmpm(RAX, f.at("wanted"), 32);
+      a.j(Cond.E, done);
+      a.bind(counted);
+      a.opMemImm(AluOp.Add, f.at("scanned"), 1, 32);
+      a.ld(32, RAX, f.at("scanned"));
+      a.cmpm(RAX, M(R12, AREA.nrScans), 32);
+      a.j(Cond.E, done);
+    });
     f.load(RAX, "shrunk");
     f.leave();
   }
@@ -477,17 +415,13 @@ function emitShrink(a: Asm): void {
     f.enter();
     const fallback = a.label();
     const haveVictims = a.label();
-    const loop = a.label();
-    const step = a.label();
-    const none = a.label();
-    const out = a.label();
     f.store("list", R8);
     f.store("freeHead", R10);
     f.store("freeType", R11);
     a.callFn("lru_shrink_inactive");
     a.test(RAX, RAX, 32);
     a.j(Cond.E, fallback);
-    a.jmp(out);
+    f.leave();
     a.bind(fallback);
     f.load(R8, "list");
     headId(a, RAX, R8, INACTIVE);
@@ -500,34 +434,19 @@ function emitShrink(a: Asm): void {
     headId(a, RAX, R8, ACTIVE);
     f.store("victims", RAX);
     a.bind(haveVictims);
-    f.load(RDI, "victims");
-    a.callFn("lru_prev");
-    f.store("node", RAX);
-    a.bind(loop);
-    f.load(RSI, "node");
-    a.cmpm(RSI, f.at("victims"), 32);
-    a.j(Cond.E, none);
-    a.mov(RDI, RSI, 32);
-    a.callFn("lru_prev");
-    f.store("previous", RAX);
-    f.load(RSI, "node");
-    a.callFn("lru_evict");
-    a.test(RAX, RAX, 32);
-    a.j(Cond.E, step);
-    f.load(RSI, "node");
-    f.load(R8, "list");
-    f.load(R10, "freeHead");
-    f.load(R11, "freeType");
-    a.callFn("lru_move_to_free");
-    a.li(RAX, 1);
-    a.jmp(out);
-    a.bind(step);
-    f.load(RAX, "previous");
-    f.store("node", RAX);
-    a.jmp(loop);
-    a.bind(none);
+    walkList(a, f, { head: "victims", node: "node", step: "previous", backwards: true }, (next) => {
+      a.callFn("lru_evict");
+      a.test(RAX, RAX, 32);
+      a.j(Cond.E, next);
+      f.load(RSI, "node");
+      f.load(R8, "list");
+      f.load(R10, "freeHead");
+      f.load(R11, "freeType");
+      a.callFn("lru_move_to_free");
+      a.li(RAX, 1);
+      f.leave();
+    });
     a.li(RAX, 0);
-    a.bind(out);
     f.leave();
   }
 }
