@@ -109,7 +109,7 @@ function emitPopPush(a: Asm): void {
     f.store("node", RAX);
     a.cmpi(RAX, NO_ELEMENT | 0, 32);
     a.j(Cond.E, unlockNone);
-    a.bind(have);
+    a.bind(have); // this CPU's local lock is held
     f.load(R8, "cpu");
     f.load(RSI, "node");
     f.load(R9, "hash");
@@ -166,15 +166,7 @@ function emitPopPush(a: Asm): void {
     a.cmpMemImm(f.at("node"), NO_ELEMENT | 0, 32);
     a.j(Cond.E, none);
     emitLock(a, RDX, LOCAL.lock, RCX, relockFailed);
-    f.load(R8, "cpu");
-    f.load(RSI, "node");
-    f.load(R9, "hash");
-    a.callFn("lru_add_pending");
-    f.load(R8, "cpu");
-    localRecord(a, RDX, R8, RAX);
-    emitUnlock(a, RDX, LOCAL.lock);
-    f.load(RAX, "node");
-    f.leave();
+    a.jmp(have); // the stolen element goes pending here, as a local one would
     a.bind(relockFailed);
     f.load(RSI, "node");
     nodeOf(a, RSI);

@@ -41,36 +41,12 @@ export function emitMemoryHelpers(ctx: EmitContext): void {
     emitSystemCallAccess(a);
   }
 
-  a.fn("probe_read");
-  {
-    const failed = a.label();
-    a.push(RBX);
-    a.push(R12);
-    a.subi(RSP, 8);
-    a.mov(RBX, RDI);
-    a.mov(R12, RSI);
-    a.mov(RSI, RDX);
-    a.mov(RDX, R12);
-    a.callFn("read_bytes");
-    a.test(RAX, RAX);
-    a.j(Cond.NE, failed);
-    const out = a.label();
-    a.bind(out);
-    a.addi(RSP, 8);
-    a.pop(R12);
-    a.pop(RBX);
-    a.ret();
-    a.bind(failed);
-    // The kernel zeroes the destination when the read fails.
-    a.mov(RDI, RBX);
-    a.mov(RDX, R12);
-    a.callFn("zero_bytes");
-    a.li(RAX, -Errno.EFAULT);
-    a.jmp(out);
-  }
-
-  a.fn("probe_read_str");
-  {
+  // probe_read / probe_read_str(rdi dst, rsi size, rdx src): the copy, and on a fault a zeroed destination.
+  for (const [name, copy] of [
+    ["probe_read", "read_bytes"],
+    ["probe_read_str", "read_string"],
+  ] as const) {
+    a.fn(name);
     const empty = a.label();
     const failed = a.label();
     const out = a.label();
@@ -83,7 +59,7 @@ export function emitMemoryHelpers(ctx: EmitContext): void {
     a.mov(R12, RSI);
     a.mov(RSI, RDX);
     a.mov(RDX, R12);
-    a.callFn("read_string");
+    a.callFn(copy);
     a.test(RAX, RAX);
     a.j(Cond.S, failed);
     a.bind(out);
