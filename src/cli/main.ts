@@ -3,6 +3,7 @@
 
 import { UsageError } from "./errors.js";
 import { inspect } from "./inspect.js";
+import { run } from "./run.js";
 import { testRun } from "./test-run.js";
 import { vmAsm, vmDisasm } from "./vm-asm.js";
 import { vmExec } from "./vm-exec.js";
@@ -12,6 +13,7 @@ const USAGE = `usage: bpftime <command> [options]
 commands:
   inspect      show the programs, maps and globals of a BPF object
   test-run     run one program of a BPF object in this process (like BPF_PROG_TEST_RUN)
+  run          run a command with an object's uprobes attached before its main
   vm exec      run a raw eBPF program (bpf_conformance plugin protocol)
   vm asm       assemble bpf_conformance assembler text into hex
   vm disasm    disassemble hex as llvm-objdump does
@@ -23,6 +25,7 @@ type Command = (argv: string[]) => Promise<number>;
 const commands: ReadonlyMap<string, Command> = new Map([
   ["inspect", inspect],
   ["test-run", testRun],
+  ["run", run],
   ["vm exec", vmExec],
   ["vm asm", vmAsm],
   ["vm disasm", vmDisasm],
