@@ -4,6 +4,7 @@
 import { UsageError } from "./errors.js";
 import { inspect } from "./inspect.js";
 import { run } from "./run.js";
+import { attach, detach, load, start } from "./session-commands.js";
 import { testRun } from "./test-run.js";
 import { vmAsm, vmDisasm } from "./vm-asm.js";
 import { vmExec } from "./vm-exec.js";
@@ -14,6 +15,10 @@ commands:
   inspect      show the programs, maps and globals of a BPF object
   test-run     run one program of a BPF object in this process (like BPF_PROG_TEST_RUN)
   run          run a command with an object's uprobes attached before its main
+  load         start a session for an object and print what its programs report
+  start        run a command inside the running session
+  attach       inject the running session into a process
+  detach       restore processes and let them run unhooked
   vm exec      run a raw eBPF program (bpf_conformance plugin protocol)
   vm asm       assemble bpf_conformance assembler text into hex
   vm disasm    disassemble hex as llvm-objdump does
@@ -26,6 +31,10 @@ const commands: ReadonlyMap<string, Command> = new Map([
   ["inspect", inspect],
   ["test-run", testRun],
   ["run", run],
+  ["load", load],
+  ["start", start],
+  ["attach", attach],
+  ["detach", detach],
   ["vm exec", vmExec],
   ["vm asm", vmAsm],
   ["vm disasm", vmDisasm],

@@ -11,11 +11,8 @@ const PREFIX = "bpftime-";
 
 export interface SessionProgram {
   readonly name: string;
-  /** "uprobe" or "uretprobe" (the kinds the hook layer attaches). */
   readonly kind: string;
   readonly attach: AttachTarget | undefined;
-  /** Address of the compiled program in the arena (hex). */
-  readonly entry: string;
 }
 
 export interface SessionDescriptor {
@@ -31,6 +28,20 @@ export interface SessionDescriptor {
   /** Bytes at the start of the arena that are data (read-write); the rest is code (read+execute). */
   readonly dataSize: number;
   readonly programs: readonly SessionProgram[];
+  /** Where each map lives in the arena (hex addresses), in the object's map order. */
+  readonly maps: readonly SessionMap[];
+  /** The trace ring's region in the arena (hex). */
+  readonly traceRing: string;
+  /** The BTF CO-RE was resolved against, when not the running kernel's. */
+  readonly btf?: string;
+}
+
+export interface SessionMap {
+  readonly name: string;
+  readonly type: number;
+  readonly maxEntries: number;
+  readonly address: string;
+  readonly valueAddress: string;
 }
 
 /** One hooked function in one target process. */

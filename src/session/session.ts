@@ -63,6 +63,7 @@ export class Session {
     readonly maps: readonly LiveMap[],
     traceRing: RingbufMap,
     private readonly inTarget: SessionInTarget,
+    btf: string | undefined,
   ) {
     this.traceRing = traceRing;
     this.descriptor = {
@@ -74,7 +75,10 @@ export class Session {
       base: "0x" + arena.base.toString(16),
       size: arena.size,
       dataSize: arena.dataSize,
-      programs: spec.programs.map((p) => ({ name: p.name, kind: p.info.kind, attach: p.info.attach, entry: "" })),
+      programs: spec.programs.map((p) => ({ name: p.name, kind: p.info.kind, attach: p.info.attach })),
+      maps: inTarget.image.maps.map((m) => ({ name: m.name, type: m.type, maxEntries: m.maxEntries, address: hex(m.address), valueAddress: hex(m.valueAddress) })),
+      traceRing: hex(inTarget.image.traceRing),
+      ...(btf === undefined ? {} : { btf }),
     };
   }
 
@@ -117,7 +121,7 @@ export class Session {
         },
         hooks: requests,
       };
-      const session = new Session(resolve(objectPath), spec, arena, maps, traceRing, inTarget);
+      const session = new Session(resolve(objectPath), spec, arena, maps, traceRing, inTarget, options.btf);
       arena.setDescriptorPath(descriptorPath(id));
       writeDescriptor(session.descriptor);
       return session;
@@ -164,4 +168,28 @@ export class Session {
 
 export function sessionNotFound(): SessionError {
   return new SessionError("no bpftime session is running: start one with `bpftime load OBJ` (or use `bpftime run OBJ -- CMD`)");
+}
+
+const hex = (n: bigint): string => "0x" + n.toString(16);
+
+/**
+ * What `start` and `attach` need to put a running session into a process, rebuilt from its descriptor: the
+ * object is read and relocated again (deterministically: same file, same BTF), the maps are where the
+ * descriptor says.
+ */
+export function sessionInTarget(descriptor: SessionDescriptor): SessionInTarget {
+  const spec = withKconfig(readObjectFile(descriptor.object).spec, undefined);
+  return {
+    sessionId: descriptor.id,
+    arenaPath: descriptor.arenaPath,
+    base: BigInt(descriptor.base),
+    size: descriptor.size,
+    image: {
+      spec,
+      relocated: relocatePrograms(spec, descriptor.btf),
+      maps: descriptor.maps.map((m) => ({ name: m.name, type: m.type, maxEntries: m.maxEntries, address: BigInt(m.address), valueAddress: BigInt(m.valueAddress) })),
+      traceRing: BigInt(descriptor.traceRing),
+    },
+    hooks: hookRequests(spec),
+  };
 }
