@@ -63,6 +63,9 @@ export function compileProgram(program: readonly Insn[], options: CompileOptions
   let tailEntry = 0;
   for (;;) {
     e.startPass();
+    // Helper calls in this pass address the table where the previous pass (or relax) put it, so the code
+    // is final only when the table lands there again.
+    const tableUsed = e.helperTable;
     const wrapper = emitWrapper(e);
     tailEntry = wrapper.tailEntry;
     e.buf.patchU32(wrapper.bodyCallAt, e.buf.length - (wrapper.bodyCallAt + 4));
@@ -70,10 +73,11 @@ export function compileProgram(program: readonly Insn[], options: CompileOptions
     // Compared before the padding, which could hide a change in size.
     const bodyEnd = e.buf.length;
     while (e.buf.length % 8 !== 0) e.buf.byte(0xcc);
-    e.helperTable = e.buf.length;
-    if (bodyEnd === previousLength && e.pass > 1) break;
+    const table = e.buf.length;
+    if (bodyEnd === previousLength && e.pass > 1 && table === tableUsed) break;
     if (e.pass >= MAX_PASSES) throw new JitCompileError(`jump sizes did not settle after ${MAX_PASSES} passes`);
     previousLength = e.pass === 1 ? e.relax(bodyEnd) : bodyEnd;
+    e.helperTable = e.pass === 1 ? Math.ceil(previousLength / 8) * 8 : table;
   }
   writeHelperTable(e, helpers);
   const slotOffsets = e.offsets.slice();
