@@ -71,7 +71,8 @@ function histogramText(spec: ObjectSpec, live: LiveMap): string | undefined {
 export function printMaps(session: Session, out: OutputOptions): void {
   for (const live of shownMaps(session)) {
     if (out.json) {
-      out.write(JSON.stringify({ type: "map", ...dumpMapJson(session.spec, live) }));
+      const { type: mapType, ...dump } = dumpMapJson(session.spec, live);
+      out.write(JSON.stringify({ type: "map", mapType, ...dump }));
       continue;
     }
     out.write((histogramText(session.spec, live) ?? dumpMapText(session.spec, live)).trimEnd());
