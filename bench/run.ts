@@ -2,6 +2,7 @@
 
 import { measureInterpreter } from "./interpreter.js";
 import { printJitBenchmarks } from "./jit.js";
+import { printNativeMapBenchmarks } from "./native-maps.js";
 import { measureRegisterRepresentations } from "./register-representation.js";
 import { benchTable } from "./table.js";
 
@@ -28,3 +29,6 @@ console.log(`\nslowest: ${millions(slowest)} M insn/s (target >= 50)`);
 
 console.log("");
 printJitBenchmarks();
+
+console.log("");
+printNativeMapBenchmarks();

@@ -43,7 +43,8 @@ export function registerProbeHelpers(registry: HelperRegistry, env: HelperEnviro
     .register(HelperId.getStack, "bpf_get_stack", (_ctx, buf, size, flags, _r5, ctx) => {
       if ((flags & ~(SKIP_MASK | BPF_F_USER_STACK | (1n << 11n))) !== 0n) return EINVAL;
       const out = ctx.memory.bytes(buf, Number(size), true);
-      const frames = (env.probe()?.stack ?? []).slice(Number(flags & SKIP_MASK), Math.floor(out.length / 8));
+      const skip = Number(flags & SKIP_MASK);
+      const frames = (env.probe()?.stack ?? []).slice(skip, skip + Math.floor(out.length / 8));
       const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
       frames.forEach((ip, i) => view.setBigUint64(i * 8, ip, true));
       out.fill(0, frames.length * 8);

@@ -22,8 +22,8 @@ import { ExecutionSignal, VmError } from "../vm/errors.js";
 import { HelperRegistry, type HelperContext } from "../vm/helpers.js";
 import { Interpreter } from "../vm/interpreter.js";
 import { relocatePrograms, type RelocatedProgram } from "./core-relocation.js";
-import { fillKconfig, type KconfigSource } from "./kconfig.js";
-import { createObjectMaps, type LiveMap } from "./object-maps.js";
+import type { KconfigSource } from "./kconfig.js";
+import { createObjectMaps, fillProgArrays, withKconfig, type LiveMap } from "./object-maps.js";
 import { resolveImage } from "./program-image.js";
 
 /** The kernel's MAX_TAIL_CALL_CNT. */
@@ -105,7 +105,7 @@ export class InterpretedObject {
       }
       return { spec: program, relocated: r, interpreter, id: index + 1 };
     });
-    this.fillProgArrays();
+    fillProgArrays(this.maps, (name) => this.programs.find((p) => p.spec.name === name)?.id);
   }
 
   program(name: string): LoadedProgram {
@@ -174,22 +174,6 @@ export class InterpretedObject {
     if (++this.tailCallDepth > MAX_TAIL_CALLS) return EINVAL_TAIL;
     throw new TailCall(target);
   }
-
-  /** Initial prog_array slots from the object (`.values = { [1] = &prog }`). */
-  private fillProgArrays(): void {
-    for (const live of this.maps) {
-      for (const [slot, name] of live.definition.initialSlots) {
-        const program = this.programs.find((p) => p.spec.name === name);
-        if (!program) continue; // a map-in-map slot: filled by createObjectMaps
-        const key = new Uint8Array(4);
-        const value = new Uint8Array(4);
-        new DataView(key.buffer).setUint32(0, slot, true);
-        new DataView(value.buffer).setUint32(0, program.id, true);
-        const result = live.map.updateElem(key, value);
-        if (result !== 0) throw new ObjectError(`map '${live.definition.name}': cannot put program '${name}' in slot ${slot} (error ${result})`, "OBJ_BAD_MAP");
-      }
-    }
-  }
 }
 
 /** A failed tail call: the program continues after the call with r0 = a negative value. */
@@ -200,16 +184,4 @@ function poisonHelper(messages: ReadonlyMap<number, string>): HelperRegistry {
   return new HelperRegistry().register(CORE_POISON_HELPER_ID, "poisoned instruction", (_a, _b, _c, _d, _e, ctx: HelperContext) => {
     throw new VmError(messages.get(ctx.pc) ?? "a poisoned instruction was executed");
   });
-}
-
-/** The spec with its .kconfig map's initial data holding the extern values of this system. */
-function withKconfig(spec: ObjectSpec, source: KconfigSource | undefined): ObjectSpec {
-  const index = spec.maps.findIndex((m) => m.origin === "kconfig");
-  const map = spec.maps[index];
-  if (!map?.initialData) return spec;
-  const data = map.initialData.slice();
-  fillKconfig(spec, data, source);
-  const maps = [...spec.maps];
-  maps[index] = { ...map, initialData: data };
-  return { ...spec, maps };
 }
