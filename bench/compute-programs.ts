@@ -12,7 +12,9 @@ export interface ComputeProgram {
 }
 
 const LOG2_VALUES = 8192;
-const COPY_BYTES = 1 << 16;
+const COPY_BYTES = 1 << 20;
+/** Bytes of each string of the strcmp programs (the NUL included); offsets must fit the 16-bit field. */
+export const STRCMP_BYTES = 16_384;
 const SWITCH_ITERATIONS = 100_000;
 
 /** Counts primes below 10,000 by trial division (1229): the README's example program. */
@@ -157,4 +159,43 @@ const switchLoop: ComputeProgram = {
   expected: switchExpected(),
 };
 
-export const COMPUTE_PROGRAMS: readonly ComputeProgram[] = [prime, log2, byteCopy, switchLoop];
+/** Two strings of STRCMP_BYTES bytes each, back to back; the second differs at `differAt` (or not at all). */
+export function strcmpInput(differAt: number | undefined): Uint8Array {
+  const memory = new Uint8Array(2 * STRCMP_BYTES);
+  for (let i = 0; i < STRCMP_BYTES - 1; i++) memory[i] = memory[STRCMP_BYTES + i] = 97 + (i % 26);
+  if (differAt !== undefined) memory[STRCMP_BYTES + differAt] = 65;
+  return memory;
+}
+
+const strcmpAsm = `
+    mov %r6, %r1
+    mov %r7, %r1
+    add %r7, ${STRCMP_BYTES}
+    mov %r0, 0
+  loop:
+    ldxb %r3, [%r6]
+    ldxb %r4, [%r7]
+    jne %r3, %r4, differ
+    jeq %r3, 0, out
+    add %r6, 1
+    add %r7, 1
+    ja loop
+  differ:
+    mov %r0, %r3
+    sub %r0, %r4
+  out:
+    exit`;
+
+/** strcmp of two equal strings: every byte up to the NUL is compared. */
+const strcmpMatch: ComputeProgram = { name: "strcmp-match", asm: strcmpAsm, memory: strcmpInput(undefined), expected: 0n };
+
+/** strcmp of strings that differ a quarter of the way in; r0 = the byte difference. */
+const STRCMP_DIFFER_AT = STRCMP_BYTES / 4;
+const strcmpMismatch: ComputeProgram = {
+  name: "strcmp-mismatch",
+  asm: strcmpAsm,
+  memory: strcmpInput(STRCMP_DIFFER_AT),
+  expected: BigInt(97 + (STRCMP_DIFFER_AT % 26) - 65),
+};
+
+export const COMPUTE_PROGRAMS: readonly ComputeProgram[] = [prime, log2, byteCopy, strcmpMatch, strcmpMismatch, switchLoop];

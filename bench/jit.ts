@@ -25,7 +25,7 @@ import { closeFd, createMap, loadProgram, mapLookup, mapUpdate, testRun } from "
 import { ProgType } from "../src/object/section-names.js";
 import { Interpreter } from "../src/vm/interpreter.js";
 import { generateCase } from "../test/support/program-generator.js";
-import { COMPUTE_PROGRAMS } from "./compute-programs.js";
+import { COMPUTE_PROGRAMS, STRCMP_BYTES } from "./compute-programs.js";
 import { benchTable } from "./table.js";
 
 /** Stands for `lddw r1, <the input map's value>` in the programs below. */
@@ -140,7 +140,38 @@ const byteCopy: KernelComparable = {
   expected: original("byte-copy").expected,
 };
 
-const PROGRAMS: readonly KernelComparable[] = [prime, log2, byteCopy, switchLoop];
+/** strcmp over the two strings of the input (see compute-programs.ts), the position kept in the index slot. */
+function strcmpVariant(name: string): KernelComparable {
+  return {
+    name,
+    asm: `
+    lddw %r1, ${INPUT_MARKER}
+    mov %r0, 0
+    stdw [%r1], 0
+  loop:
+    ${MAY_GOTO}
+    ldxdw %r6, [%r1]
+    jge %r6, ${STRCMP_BYTES}, out
+    mov %r7, %r1
+    add %r7, %r6
+    ldxb %r3, [%r7+${DATA}]
+    ldxb %r4, [%r7+${DATA + STRCMP_BYTES}]
+    jne %r3, %r4, differ
+    jeq %r3, 0, out
+    add %r6, 1
+    stxdw [%r1], %r6
+    ja loop
+  differ:
+    mov %r0, %r3
+    sub %r0, %r4
+  out:
+    exit`,
+    memory: withIndexSlot(original(name).memory!),
+    expected: original(name).expected,
+  };
+}
+
+const PROGRAMS: readonly KernelComparable[] = [prime, log2, byteCopy, strcmpVariant("strcmp-match"), strcmpVariant("strcmp-mismatch"), switchLoop];
 
 const isMayGotoMarker = (ins: Insn): boolean => ins.code === (op.BPF_JMP | op.BPF_JEQ | op.BPF_K) && ins.dst === op.REG_FP && ins.imm === 0;
 const isInputMarker = (program: readonly Insn[], i: number): boolean =>
@@ -223,7 +254,7 @@ function measureKernel(program: readonly Insn[], bench: KernelComparable, second
   try {
     if (inputMap !== undefined) mapUpdate(inputMap, key, bench.memory!);
     const insns = wrapForTestRun(forKernel(program, inputMap), { resultMapFd: resultMap });
-    progFd = loadProgram({ type: ProgType.Xdp, insns, license: "GPL", name: `bench_${bench.name.replace(/-/g, "_")}` });
+    progFd = loadProgram({ type: ProgType.Xdp, insns, license: "GPL", name: `b_${bench.name.replace(/-/g, "_")}`.slice(0, 15) });
     const packet = new Uint8Array(64);
     const runs = (repeat: number): number => {
       const run = testRun({ progFd: progFd!, dataIn: packet, repeat });
