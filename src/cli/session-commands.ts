@@ -2,7 +2,7 @@
 // into processes and take it out again.
 
 import { InjectionSession } from "../inject/session.js";
-import { attachTarget } from "../session/attach-target.js";
+import { attachTarget, prepareForAttach } from "../session/attach-target.js";
 import { liveSessions, readTargetRecords, removeTargetRecord, writeTargetRecord, type SessionDescriptor } from "../session/descriptor.js";
 import { detachTarget } from "../session/detach-target.js";
 import { Session, sessionInTarget, sessionNotFound } from "../session/session.js";
@@ -134,9 +134,10 @@ export async function attach(argv: string[]): Promise<number> {
   const descriptor = findSession(values.session);
   if (readTargetRecords(descriptor.id).some((r) => r.pid === pid)) throw new UsageError(`process ${pid} is already attached to session ${descriptor.id}`, 1);
   const target = sessionInTarget(descriptor);
+  const prepared = prepareForAttach(pid, target);
   const injection = InjectionSession.attach(pid);
   try {
-    writeTargetRecord(attachTarget(injection, target));
+    writeTargetRecord(attachTarget(injection, target, prepared));
   } finally {
     injection.detach();
   }

@@ -15,8 +15,11 @@ import type { InjectionSession } from "../inject/session.js";
 import { processFacts } from "../jit/native/process-facts.js";
 import { thisProcessVdso } from "../jit/native/vdso.js";
 import { MapFlag, Prot } from "../native/x86-64-syscalls.js";
+import { findModule, modulesOf, readMaps } from "../process/maps.js";
+import { moduleElf } from "../process/module-file.js";
+import { resolveSymbol } from "../process/symbols.js";
 import type { HookRecord, TargetRecord } from "./descriptor.js";
-import { buildTargetImage, targetDataSize, type TargetFacts, type TargetImageInput } from "./target-image.js";
+import { buildTargetImage, targetDataSize, type TargetFacts, type TargetImage, type TargetImageInput } from "./target-image.js";
 
 const PAGE = 4096n;
 const MADV_WIPEONFORK = 18;
@@ -49,19 +52,19 @@ export interface SessionInTarget {
 
 const pageUp = (n: number | bigint): bigint => ((BigInt(n) + PAGE - 1n) / PAGE) * PAGE;
 
-/** What the generated helpers may rely on in the target. */
-function targetFacts(injection: InjectionSession): TargetFacts {
+/** What the generated helpers may rely on in process `pid` (read from /proc, the process may be running). */
+function targetFacts(pid: number): TargetFacts {
   const ours = processFacts();
   const cpu = ours.rdpid ? ({ kind: "rdpid" } as const) : ({ kind: "rdtscp" } as const);
   // The vDSO is the kernel's, identical in every process: our symbol offset applies at the target's base.
   const vdso = thisProcessVdso();
   const ourClock = vdso?.symbol("__vdso_clock_gettime");
-  const auxv = readFileSync(`/proc/${injection.pid}/auxv`);
+  const auxv = readFileSync(`/proc/${pid}/auxv`);
   const targetVdso = readAuxvValue(auxv, 33n); // AT_SYSINFO_EHDR
   const clockGettime = vdso && ourClock !== undefined && targetVdso !== undefined ? targetVdso + (ourClock - vdso.base) : undefined;
   // glibc's thread descriptor layout is a property of the libc file: trust ours only for the same file.
   const ourLibc = readFileSync("/proc/self/maps", "utf8").match(/\s(\/\S*libc\.so\.6)$/m)?.[1];
-  const sameLibc = ourLibc !== undefined && injection.modules().some((m) => m.path === ourLibc);
+  const sameLibc = ourLibc !== undefined && modulesOf(readMaps(pid)).some((m) => m.path === ourLibc);
   return { cpu, clockGettime, tidOffset: sameLibc ? ours.tidOffset : undefined };
 }
 
@@ -84,18 +87,28 @@ interface ResolvedHook {
   readonly return: AttachedProgram[];
 }
 
+/** A hooked function found before the process was stopped (not for IFUNCs: their resolver runs in it). */
+export interface PreResolved {
+  readonly implementation: bigint;
+  readonly module: string;
+  readonly size: number;
+}
+
 /** Hook targets grouped by address, so two programs on one function share one patch. */
-function resolveHooks(injection: InjectionSession, requests: readonly HookRequest[], entries: ReadonlyMap<string, bigint>): ResolvedHook[] {
+function resolveHooks(injection: InjectionSession, requests: readonly HookRequest[], entries: ReadonlyMap<string, bigint>, known: ReadonlyMap<HookRequest, PreResolved>): ResolvedHook[] {
   const byAddress = new Map<bigint, ResolvedHook>();
   for (const request of requests) {
-    let resolved;
-    try {
-      resolved = injection.resolveFunction(request.binary, request.func);
-    } catch (error) {
-      throw new AttachError(`program '${request.program}': ${(error as Error).message}`);
+    let resolved = known.get(request);
+    if (!resolved) {
+      try {
+        const found = injection.resolveFunction(request.binary, request.func);
+        resolved = { implementation: found.implementation, module: found.module.path, size: found.symbol.size };
+      } catch (error) {
+        throw new AttachError(`program '${request.program}': ${(error as Error).message}`);
+      }
     }
     const address = resolved.implementation + BigInt(request.offset);
-    const hook = byAddress.get(address) ?? { address, name: request.func, module: resolved.module.path, size: request.offset === 0 ? resolved.symbol.size || undefined : undefined, entry: [], return: [] };
+    const hook = byAddress.get(address) ?? { address, name: request.func, module: resolved.module, size: request.offset === 0 ? resolved.size || undefined : undefined, entry: [], return: [] };
     byAddress.set(address, hook);
     const program = { entry: entries.get(request.program)!, cookie: 0n };
     (request.retprobe ? hook.return : hook.entry).push(program);
@@ -108,27 +121,35 @@ function mapPrivate(injection: InjectionSession, length: bigint, prot: number): 
   return injection.mmap({ length, prot, flags: MapFlag.PRIVATE | MapFlag.ANONYMOUS });
 }
 
-export function attachTarget(injection: InjectionSession, session: SessionInTarget): TargetRecord {
-  // 1. The arena, at the address every process uses.
-  const arena = injection.mapFile(session.arenaPath, session.size, Prot.READ | Prot.WRITE, { address: session.base, flags: MapFlag.SHARED | MapFlag.FIXED_NOREPLACE });
-  if (arena !== session.base) throw new AttachError(`process ${injection.pid}: the session arena address 0x${session.base.toString(16)} is taken`);
+/** BPFTIME_TIMING=1 prints how long each step of an attach took (to stderr). */
+const timing = process.env["BPFTIME_TIMING"] === "1";
+let stepStart = 0;
+function step(name: string): void {
+  if (!timing) return;
+  const now = performance.now();
+  if (stepStart) process.stderr.write(`bpftime: attach step ${name}: ${(now - stepStart).toFixed(2)} ms\n`);
+  stepStart = now;
+}
 
-  // 2. This process's code: the helpers and the programs, built for where they will live.
-  const facts = targetFacts(injection);
-  const dataSize = pageUp(targetDataSize(session.image.maps));
-  const dataBase = mapPrivate(injection, dataSize, Prot.READ | Prot.WRITE);
-  injection.syscall(SYS_MADVISE, [dataBase, dataSize, MADV_WIPEONFORK]);
-  const provisional = buildTargetImage({ ...session.image, facts, dataBase, codeBase: dataBase });
-  const codeSize = pageUp(provisional.code.length);
-  const codeBase = mapPrivate(injection, codeSize, Prot.READ | Prot.WRITE);
-  const image = buildTargetImage({ ...session.image, facts, dataBase, codeBase });
-  if (BigInt(image.code.length) > codeSize) throw new AttachError("the program image grew between its two builds");
-  injection.write(dataBase, image.data);
-  injection.write(codeBase, image.code);
-  injection.mprotect(codeBase, codeSize, Prot.READ | Prot.EXEC);
+export function attachTarget(injection: InjectionSession, session: SessionInTarget, prepared?: PreparedImage): TargetRecord {
+  step("");
+  // 1. The arena, at the address every process uses (still there if this session was attached before).
+  const mapped = injection.maps().find((m) => m.start === session.base);
+  if (!mapped) {
+    const arena = injection.mapFile(session.arenaPath, session.size, Prot.READ | Prot.WRITE, { address: session.base, flags: MapFlag.SHARED | MapFlag.FIXED_NOREPLACE });
+    if (arena !== session.base) throw new AttachError(`process ${injection.pid}: the session arena address 0x${session.base.toString(16)} is taken`);
+  } else if (mapped.path !== session.arenaPath) {
+    throw new AttachError(`process ${injection.pid}: the session arena address 0x${session.base.toString(16)} is taken by ${mapped.path || "an anonymous mapping"}`);
+  }
+
+  step("arena");
+  // 2. This process's code: the helpers and the programs, built for where they will live (ideally built
+  // before the process was stopped, for addresses that are still free now).
+  const { dataBase, codeBase, image } = placeImage(injection, session, prepared);
+  step("image");
 
   // 3. Per-thread shadow stacks for uretprobes: private to this process.
-  const hooks = resolveHooks(injection, session.hooks, image.entries);
+  const hooks = resolveHooks(injection, session.hooks, image.entries, prepared?.functions ?? new Map());
   let threadStacks: ThreadStackConfig | undefined;
   if (hooks.some((h) => h.return.length > 0)) {
     const key = threadKeySourceFor(readFileSync(`/proc/${injection.pid}/auxv`));
@@ -137,8 +158,10 @@ export function attachTarget(injection: InjectionSession, session: SessionInTarg
   }
 
   // 4. One slice (code page) and one control page per hooked function, within reach of it.
+  step("resolve");
   const records: HookRecord[] = [];
   for (const hook of hooks) records.push(installHook(injection, hook, threadStacks));
+  step("hooks");
   return { pid: injection.pid, sessionId: session.sessionId, hooks: records, attachedAt: Date.now() };
 }
 
@@ -188,3 +211,86 @@ function writeProgramTables(injection: InjectionSession, at: bigint, hook: Resol
   };
   return { entryTable: place(hook.entry), returnTable: place(hook.return) };
 }
+
+/** A target image built before the process was stopped, for addresses free at that time. */
+export interface PreparedImage {
+  readonly dataBase: bigint;
+  readonly codeBase: bigint;
+  readonly dataSize: bigint;
+  readonly codeSize: bigint;
+  readonly image: TargetImage;
+  readonly functions: ReadonlyMap<HookRequest, PreResolved>;
+}
+
+/** Room for one attach's private regions; they are placed after the arena, in its 1 GiB slot. */
+const TARGET_REGION_STEP = 4n << 20n;
+
+/** The first address after the arena where `size` bytes are free in `pid` right now. */
+function freeAfterArena(pid: number, session: SessionInTarget, size: bigint): bigint | undefined {
+  const maps = readMaps(pid);
+  const slotEnd = session.base + (1n << 30n);
+  for (let at = pageUp(session.base + BigInt(session.size)) + TARGET_REGION_STEP; at + size <= slotEnd; at += TARGET_REGION_STEP) {
+    if (!maps.some((m) => m.start < at + size && m.end > at)) return at;
+  }
+  return undefined;
+}
+
+/**
+ * Work that can happen before the target is stopped, so the stop itself stays short: parsing the hooked
+ * modules' symbol tables (moduleElf caches them) and building the image for addresses that are free in the
+ * process now. Returns undefined when that is not possible; attachTarget then does it all while stopped.
+ */
+export function prepareForAttach(pid: number, session: SessionInTarget): PreparedImage | undefined {
+  try {
+    const modules = modulesOf(readMaps(pid));
+    const functions = new Map<HookRequest, PreResolved>();
+    for (const request of session.hooks) {
+      const module = findModule(modules, request.binary, pid);
+      const symbol = resolveSymbol(moduleElf(module, pid), module, request.func);
+      if (!symbol.ifunc) functions.set(request, { implementation: symbol.address, module: module.path, size: symbol.symbol.size });
+    }
+    const facts = targetFacts(pid);
+    const dataSize = pageUp(targetDataSize(session.image.maps));
+    const probe = buildTargetImage({ ...session.image, facts, dataBase: PROVISIONAL_BASE, codeBase: PROVISIONAL_BASE });
+    const codeSize = pageUp(probe.code.length);
+    const dataBase = freeAfterArena(pid, session, dataSize + codeSize);
+    if (dataBase === undefined) return undefined;
+    const codeBase = dataBase + dataSize;
+    return { dataBase, codeBase, dataSize, codeSize, image: buildTargetImage({ ...session.image, facts, dataBase, codeBase }), functions };
+  } catch {
+    return undefined; // attachTarget repeats each step and reports what fails
+  }
+}
+
+/** Maps the private data and code regions and writes the image: the prepared one where its addresses are still free. */
+function placeImage(injection: InjectionSession, session: SessionInTarget, prepared: PreparedImage | undefined): { dataBase: bigint; codeBase: bigint; image: TargetImage } {
+  let placed: { dataBase: bigint; codeBase: bigint; codeSize: bigint; image: TargetImage } | undefined;
+  if (prepared) {
+    try {
+      const flags = MapFlag.PRIVATE | MapFlag.ANONYMOUS | MapFlag.FIXED_NOREPLACE;
+      const data = injection.mmap({ address: prepared.dataBase, length: prepared.dataSize + prepared.codeSize, prot: Prot.READ | Prot.WRITE, flags });
+      if (data === prepared.dataBase) placed = prepared;
+    } catch {
+      // the addresses were taken meanwhile: build again below
+    }
+  }
+  if (!placed) {
+    const facts = targetFacts(injection.pid);
+    const dataSize = pageUp(targetDataSize(session.image.maps));
+    const provisional = buildTargetImage({ ...session.image, facts, dataBase: PROVISIONAL_BASE, codeBase: PROVISIONAL_BASE });
+    const codeSize = pageUp(provisional.code.length);
+    const dataBase = mapPrivate(injection, dataSize + codeSize, Prot.READ | Prot.WRITE);
+    const codeBase = dataBase + dataSize;
+    placed = { dataBase, codeBase, codeSize, image: buildTargetImage({ ...session.image, facts, dataBase, codeBase }) };
+  }
+  const { dataBase, codeBase, codeSize, image } = placed;
+  if (BigInt(image.code.length) > codeSize) throw new AttachError("the program image grew between its two builds");
+  injection.syscall(SYS_MADVISE, [dataBase, codeBase - dataBase, MADV_WIPEONFORK]);
+  injection.write(dataBase, image.data);
+  injection.write(codeBase, image.code);
+  injection.mprotect(codeBase, codeSize, Prot.READ | Prot.EXEC);
+  return { dataBase, codeBase, image };
+}
+
+/** A placeholder address for builds whose output is only measured or thrown away. */
+const PROVISIONAL_BASE = 0x7f00_0000_0000n;
