@@ -1,5 +1,7 @@
 // Numbers of the kernel's bpf() ABI (include/uapi/linux/bpf.h), the ones this project uses.
 
+import { MapType } from "../maps/map-types.js";
+
 export const SYS_BPF_X86_64 = 321;
 
 export const BpfCommand = {
@@ -13,24 +15,8 @@ export const BpfCommand = {
 } as const;
 export type BpfCommand = (typeof BpfCommand)[keyof typeof BpfCommand];
 
-export const BpfMapType = {
-  HASH: 1,
-  ARRAY: 2,
-  PROG_ARRAY: 3,
-  PERF_EVENT_ARRAY: 4,
-  PERCPU_HASH: 5,
-  PERCPU_ARRAY: 6,
-  STACK_TRACE: 7,
-  LRU_HASH: 9,
-  LRU_PERCPU_HASH: 10,
-  LPM_TRIE: 11,
-  ARRAY_OF_MAPS: 12,
-  HASH_OF_MAPS: 13,
-  QUEUE: 22,
-  STACK: 23,
-  RINGBUF: 27,
-  BLOOM_FILTER: 30,
-} as const;
+/** Map type ids (BPF_MAP_TYPE_*): the maps layer's table, under the name the syscall wrappers use. */
+export const BpfMapType = MapType;
 
 /** Flags of BPF_MAP_UPDATE_ELEM. */
 export const BpfUpdateFlag = {
