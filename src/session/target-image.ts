@@ -21,6 +21,7 @@ import { MapType } from "../maps/map-types.js";
 import type { ObjectSpec, ProgramSpec } from "../object/spec.js";
 import type { RelocatedProgram } from "../runtime/core-relocation.js";
 import { resolveImage } from "../runtime/program-image.js";
+import { buildProbeHelpers } from "./probe-helpers.js";
 
 /** A session map as every process sees it. */
 export interface MapAddresses {
@@ -104,6 +105,11 @@ export function buildTargetImage(input: TargetImageInput): TargetImage {
   });
   const helpers = new Map<number, bigint>();
   for (const [id, at] of library.helperOffsets) helpers.set(id, codeBase + BigInt(at));
+  // In a target every program runs in a hook frame: the probe helpers read it (replacing the library's
+  // "outside a probe" answers).
+  const probeHelpers = buildProbeHelpers();
+  const probeAt = Math.ceil(library.code.length / CODE_ALIGN) * CODE_ALIGN;
+  for (const [id, at] of probeHelpers.helperOffsets) helpers.set(id, codeBase + BigInt(probeAt + at));
 
   // Program images: maps as constants, poisoned calls redirected to private ids with one stub each.
   const poisonMessages: string[] = [];
@@ -125,9 +131,12 @@ export function buildTargetImage(input: TargetImageInput): TargetImage {
     return { program, insns };
   });
 
-  // The library first, then the poison stubs, then the programs.
-  const codeChunks: { at: number; bytes: Uint8Array }[] = [{ at: 0, bytes: library.code }];
-  let codeSize = Math.ceil(library.code.length / CODE_ALIGN) * CODE_ALIGN;
+  // The library first, then the probe helpers, the poison stubs, and the programs.
+  const codeChunks: { at: number; bytes: Uint8Array }[] = [
+    { at: 0, bytes: library.code },
+    { at: probeAt, bytes: probeHelpers.code },
+  ];
+  let codeSize = Math.ceil((probeAt + probeHelpers.code.length) / CODE_ALIGN) * CODE_ALIGN;
   if (poisonMessages.length > 0) {
     // A poisoned instruction ends the run (abort_run) with its message number; the control plane cannot
     // report it from inside another process, so the run just stops there, as the interpreter's would.
