@@ -3,33 +3,9 @@
 // through koffi. Regions are page-granular and live until freed with munmap.
 
 import koffi, { type TypeObject } from "koffi";
+import { MapFlag, mmap, mprotect, munmap, Prot } from "../native/mman.js";
 
-const PROT_READ = 1;
-const PROT_WRITE = 2;
-const PROT_EXEC = 4;
-const MAP_PRIVATE = 0x02;
-const MAP_ANONYMOUS = 0x20;
-const MAP_FAILED = 0xffffffffffffffffn;
 const PAGE_SIZE = 4096;
-
-interface Mman {
-  mmap: (addr: bigint, length: number, prot: number, flags: number, fd: number, offset: number) => number | bigint;
-  mprotect: (addr: bigint, length: number, prot: number) => number;
-  munmap: (addr: bigint, length: number) => number;
-}
-
-let bound: Mman | undefined;
-
-function mman(): Mman {
-  if (bound) return bound;
-  const lib = koffi.load("libc.so.6");
-  bound = {
-    mmap: lib.func("uint64_t mmap(uint64_t addr, size_t length, int prot, int flags, int fd, long offset)"),
-    mprotect: lib.func("int mprotect(uint64_t addr, size_t length, int prot)"),
-    munmap: lib.func("int munmap(uint64_t addr, size_t length)"),
-  };
-  return bound;
-}
 
 const roundToPages = (size: number): number => Math.max(PAGE_SIZE, Math.ceil(size / PAGE_SIZE) * PAGE_SIZE);
 
@@ -45,9 +21,7 @@ export class NativeRegion {
   /** A zeroed read-write mapping of at least `size` bytes. */
   static allocate(size: number): NativeRegion {
     const length = roundToPages(size);
-    const address = BigInt(mman().mmap(0n, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-    if (address === MAP_FAILED || address === 0n) throw new Error(`mmap of ${length} bytes failed (errno ${koffi.errno()})`);
-    return new NativeRegion(address, length);
+    return new NativeRegion(mmap(0n, length, Prot.READ | Prot.WRITE, MapFlag.PRIVATE | MapFlag.ANONYMOUS), length);
   }
 
   /** A view of the bytes; only valid while the region is writable (or readable, for reading). */
@@ -58,13 +32,13 @@ export class NativeRegion {
 
   /** W^X: from now on the region can be executed and read, never written. */
   makeExecutable(): void {
-    this.protect(PROT_READ | PROT_EXEC);
+    this.protect(Prot.READ | Prot.EXEC);
   }
 
   free(): void {
     if (this.freed) return;
     this.freed = true;
-    mman().munmap(this.address, this.size);
+    munmap(this.address, this.size);
   }
 
   get isFreed(): boolean {
@@ -73,7 +47,7 @@ export class NativeRegion {
 
   private protect(prot: number): void {
     this.requireLive();
-    if (mman().mprotect(this.address, this.size, prot) !== 0) throw new Error(`mprotect failed (errno ${koffi.errno()})`);
+    mprotect(this.address, this.size, prot);
   }
 
   private requireLive(): void {
