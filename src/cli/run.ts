@@ -7,7 +7,7 @@ import { attachTarget } from "../session/attach-target.js";
 import { removeTargetRecord, writeTargetRecord } from "../session/descriptor.js";
 import { Session } from "../session/session.js";
 import { parseCommandLine, UsageError } from "./errors.js";
-import { printEvents, printMaps, printTraces, type OutputOptions } from "./session-output.js";
+import { intervalOption, REPORTING_OPTIONS, startReporting, type OutputOptions } from "./session-output.js";
 
 export const RUN_USAGE = `usage: bpftime run OBJ [--json] [--interval S] -- CMD [ARGS...]
 
@@ -16,8 +16,6 @@ Runs CMD with the uprobe/uretprobe programs of OBJ attached before its main, pri
   --json         every stdout line is one JSON object (trace, event, map); CMD's stdout goes to stderr
   --interval S   also print the maps every S seconds`;
 
-const POLL_MS = 100;
-
 export async function run(argv: string[]): Promise<number> {
   const split = argv.indexOf("--");
   const own = split < 0 ? argv : argv.slice(0, split);
@@ -25,12 +23,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandLine({
     args: own,
     allowPositionals: true,
-    options: {
-      json: { type: "boolean", default: false },
-      interval: { type: "string" },
-      btf: { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
-    },
+    options: REPORTING_OPTIONS,
   });
   if (values.help) {
     process.stdout.write(RUN_USAGE + "\n");
@@ -38,8 +31,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const object = positionals[0];
   if (object === undefined || positionals.length > 1 || command.length === 0) throw new UsageError(`expected OBJ -- CMD\n${RUN_USAGE}`);
-  const interval = values.interval === undefined ? undefined : Number(values.interval);
-  if (interval !== undefined && !(interval > 0)) throw new UsageError(`--interval must be a positive number of seconds, got '${values.interval}'`);
+  const interval = intervalOption(values.interval);
 
   const session = Session.create(object, values.btf === undefined ? {} : { btf: values.btf });
   const out: OutputOptions = { json: values.json, write: (line) => process.stdout.write(line + "\n") };
@@ -64,29 +56,21 @@ export async function run(argv: string[]): Promise<number> {
 
 /** Prints reports until the child exits; then the last reports and the maps. Returns the child's status. */
 async function superviseChild(session: Session, child: ChildProcess | undefined, out: OutputOptions, interval: number | undefined): Promise<number> {
-  const drain = (): void => {
-    printTraces(session.drainTraces(), out);
-    printEvents(session.spec, session.drainEvents(), out);
-  };
   const exited = new Promise<number>((resolveExit) => {
     if (!child || child.exitCode !== null) resolveExit(child?.exitCode ?? 0);
     child?.once("exit", (code, signal) => resolveExit(code ?? (signal ? 128 : 1)));
   });
-  const poll = setInterval(drain, POLL_MS);
-  const dump = interval === undefined ? undefined : setInterval(() => printMaps(session, out), interval * 1000);
+  const stop = startReporting(session, out, interval);
+  // Ctrl-C goes to the command (it shares our terminal); the maps print once it has exited.
   const forward = (signal: NodeJS.Signals): void => {
     child?.kill(signal);
   };
   process.on("SIGINT", forward);
   process.on("SIGTERM", forward);
   try {
-    const status = await exited;
-    drain();
-    printMaps(session, out);
-    return status;
+    return await exited;
   } finally {
-    clearInterval(poll);
-    if (dump) clearInterval(dump);
+    stop(true);
     process.off("SIGINT", forward);
     process.off("SIGTERM", forward);
   }

@@ -7,7 +7,7 @@ import { liveSessions, readTargetRecords, removeTargetRecord, writeTargetRecord,
 import { detachTarget } from "../session/detach-target.js";
 import { Session, sessionInTarget, sessionNotFound } from "../session/session.js";
 import { parseCommandLine, UsageError } from "./errors.js";
-import { printEvents, printMaps, printTraces, type OutputOptions } from "./session-output.js";
+import { intervalOption, REPORTING_OPTIONS, startReporting, type OutputOptions } from "./session-output.js";
 
 export const LOAD_USAGE = `usage: bpftime load OBJ [--json] [--interval S] [--btf FILE]
 
@@ -24,8 +24,6 @@ Injects the session's uprobes into the running process PID.`;
 export const DETACH_USAGE = `usage: bpftime detach [PID] [--session ID]
 Restores PID (or every process of the session) and lets it run unhooked.`;
 
-const POLL_MS = 100;
-
 function findSession(id: string | undefined): SessionDescriptor {
   const sessions = liveSessions();
   const found = id === undefined ? sessions[0] : sessions.find((s) => s.id === id);
@@ -37,12 +35,7 @@ export async function load(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandLine({
     args: argv,
     allowPositionals: true,
-    options: {
-      json: { type: "boolean", default: false },
-      interval: { type: "string" },
-      btf: { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
-    },
+    options: REPORTING_OPTIONS,
   });
   if (values.help) {
     process.stdout.write(LOAD_USAGE + "\n");
@@ -50,23 +43,15 @@ export async function load(argv: string[]): Promise<number> {
   }
   const object = positionals[0];
   if (object === undefined || positionals.length > 1) throw new UsageError(`expected one object file\n${LOAD_USAGE}`);
-  const interval = values.interval === undefined ? undefined : Number(values.interval);
-  if (interval !== undefined && !(interval > 0)) throw new UsageError(`--interval must be a positive number of seconds, got '${values.interval}'`);
+  const interval = intervalOption(values.interval);
   const session = Session.create(object, values.btf === undefined ? {} : { btf: values.btf });
   const out: OutputOptions = { json: values.json, write: (line) => process.stdout.write(line + "\n") };
   process.stderr.write(`bpftime: session ${session.descriptor.id} loaded ${object}; run 'bpftime start CMD' or 'bpftime attach PID', Ctrl-C to end\n`);
-  const drain = (): void => {
-    printTraces(session.drainTraces(), out);
-    printEvents(session.spec, session.drainEvents(), out);
-  };
-  const poll = setInterval(drain, POLL_MS);
-  const dump = interval === undefined ? undefined : setInterval(() => printMaps(session, out), interval * 1000);
+  const stop = startReporting(session, out, interval);
   await new Promise<void>((resolveStop) => {
     process.once("SIGINT", () => resolveStop());
     process.once("SIGTERM", () => resolveStop());
   });
-  clearInterval(poll);
-  if (dump) clearInterval(dump);
   try {
     for (const record of readTargetRecords(session.descriptor.id)) {
       try {
@@ -76,8 +61,7 @@ export async function load(argv: string[]): Promise<number> {
       }
       removeTargetRecord(session.descriptor.id, record.pid);
     }
-    drain();
-    printMaps(session, out);
+    stop(true);
   } finally {
     session.close();
   }

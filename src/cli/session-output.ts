@@ -11,6 +11,7 @@ import type { ObjectSpec } from "../object/spec.js";
 import { formatLog2Histogram, histogramSlots } from "../output/histogram.js";
 import type { LiveMap } from "../runtime/object-maps.js";
 import type { ProgramEvent, Session } from "../session/session.js";
+import { UsageError } from "./errors.js";
 import { dumpMapJson, dumpMapText, mapEntries } from "./map-dump.js";
 
 export interface OutputOptions {
@@ -77,4 +78,41 @@ export function printMaps(session: Session, out: OutputOptions): void {
     }
     out.write((histogramText(session.spec, live) ?? dumpMapText(session.spec, live)).trimEnd());
   }
+}
+
+const POLL_MS = 100;
+
+/**
+ * Prints what the session's programs report every 100 ms, and the maps every `intervalSeconds` if given.
+ * Returns the function that stops it after printing what is left (and, with `finalMaps`, the maps).
+ */
+export function startReporting(session: Session, out: OutputOptions, intervalSeconds: number | undefined): (finalMaps: boolean) => void {
+  const drain = (): void => {
+    printTraces(session.drainTraces(), out);
+    printEvents(session.spec, session.drainEvents(), out);
+  };
+  const poll = setInterval(drain, POLL_MS);
+  const dump = intervalSeconds === undefined ? undefined : setInterval(() => printMaps(session, out), intervalSeconds * 1000);
+  return (finalMaps) => {
+    clearInterval(poll);
+    if (dump) clearInterval(dump);
+    drain();
+    if (finalMaps) printMaps(session, out);
+  };
+}
+
+/** The options `load` and `run` share: --json, --interval S, --btf FILE. */
+export const REPORTING_OPTIONS = {
+  json: { type: "boolean", default: false },
+  interval: { type: "string" },
+  btf: { type: "string" },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
+/** --interval S as seconds (a positive number), or undefined. */
+export function intervalOption(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  if (!(seconds > 0)) throw new UsageError(`--interval must be a positive number of seconds, got '${value}'`);
+  return seconds;
 }

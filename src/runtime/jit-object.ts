@@ -32,7 +32,7 @@ import { VmError } from "../vm/errors.js";
 import { relocatePrograms, type RelocatedProgram } from "./core-relocation.js";
 import type { KconfigSource } from "./kconfig.js";
 import { createObjectMaps, fillProgArrays, withKconfig, type LiveMap } from "./object-maps.js";
-import { resolveImage } from "./program-image.js";
+import { keepFunctionReferences, resolveImage } from "./program-image.js";
 
 export interface JitObjectOptions {
   /** BTF to resolve CO-RE against (default /sys/kernel/btf/vmlinux). */
@@ -280,15 +280,3 @@ function refuseUnsupportedMaps(spec: ObjectSpec): void {
   }
 }
 
-/** Restores the function-reference lddws (BPF_PSEUDO_FUNC) of `original` that resolveImage made constants. */
-function keepFunctionReferences(original: readonly Insn[], insns: Insn[]): void {
-  for (let i = 0; i < original.length; i++) {
-    const ins = original[i]!;
-    if (ins.code !== op.OP_LDDW) continue;
-    if (ins.src === op.BPF_PSEUDO_FUNC) {
-      insns[i] = { ...ins };
-      insns[i + 1] = { ...original[i + 1]! };
-    }
-    i++;
-  }
-}

@@ -59,3 +59,16 @@ export function resolveImage(insns: Insn[], program: ProgramSpec, addresses: Ima
   }
   return unrunnable;
 }
+
+/** Restores the function-address lddws (BPF_PSEUDO_FUNC) of `original` that resolveImage made constants: the JIT resolves them itself. */
+export function keepFunctionReferences(original: readonly Insn[], insns: Insn[]): void {
+  for (let i = 0; i < original.length; i++) {
+    const ins = original[i]!;
+    if (ins.code !== op.OP_LDDW) continue;
+    if (ins.src === op.BPF_PSEUDO_FUNC) {
+      insns[i] = { ...ins };
+      insns[i + 1] = { ...original[i + 1]! };
+    }
+    i++;
+  }
+}

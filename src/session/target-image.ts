@@ -20,7 +20,7 @@ import { CORE_POISON_HELPER_ID } from "../core/poison.js";
 import { MapType } from "../maps/map-types.js";
 import type { ObjectSpec, ProgramSpec } from "../object/spec.js";
 import type { RelocatedProgram } from "../runtime/core-relocation.js";
-import { resolveImage } from "../runtime/program-image.js";
+import { keepFunctionReferences, resolveImage } from "../runtime/program-image.js";
 import { buildProbeHelpers } from "./probe-helpers.js";
 
 /** A session map as every process sees it. */
@@ -69,18 +69,6 @@ export function targetDataSize(maps: readonly MapAddresses[]): number {
   return PrivateBlock.size + maps.filter((m) => m.type === MapType.PROG_ARRAY).reduce((n, m) => n + PROG_TABLE_HEADER + 8 * m.maxEntries, 0);
 }
 
-/** Restores the function-address lddws that resolveImage made constants: the compiler resolves them itself. */
-function keepFunctionReferences(original: readonly Insn[], insns: Insn[]): void {
-  for (let i = 0; i < original.length; i++) {
-    const ins = original[i]!;
-    if (ins.code !== op.OP_LDDW) continue;
-    if (ins.src === op.BPF_PSEUDO_FUNC) {
-      insns[i] = { ...ins };
-      insns[i + 1] = { ...original[i + 1]! };
-    }
-    i++;
-  }
-}
 
 export function buildTargetImage(input: TargetImageInput): TargetImage {
   const { spec, maps, dataBase, codeBase } = input;
