@@ -14,6 +14,9 @@ struct line_event {
 	char line[MAX_LINE];
 };
 
+/* Records carry no type; this puts struct line_event into the BTF so bpftime can decode them. */
+struct line_event *unused_event_type __attribute__((unused));
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 64 * 1024);
