@@ -3,6 +3,7 @@
 import { measureInterpreter } from "./interpreter.js";
 import { printJitBenchmarks } from "./jit.js";
 import { printNativeMapBenchmarks } from "./native-maps.js";
+import { printUprobeBenchmarks } from "./uprobe.js";
 import { measureRegisterRepresentations } from "./register-representation.js";
 import { benchTable } from "./table.js";
 
@@ -32,3 +33,6 @@ printJitBenchmarks();
 
 console.log("");
 printNativeMapBenchmarks();
+
+console.log("");
+await printUprobeBenchmarks();

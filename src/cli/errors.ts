@@ -1,3 +1,4 @@
+import { constants } from "node:os";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 
 /** An error whose message is written to stderr as is, with exit status `exitCode`. */
@@ -18,4 +19,10 @@ export function parseCommandLine<T extends ParseArgsConfig>(config: T): ReturnTy
   } catch (error) {
     throw new UsageError((error as Error).message.split("\n")[0] ?? "bad arguments");
   }
+}
+
+/** A child's exit as a shell reports it: its code, or 128 + the number of the signal that killed it. */
+export function exitStatus(code: number | null, signal: NodeJS.Signals | null): number {
+  if (code !== null) return code;
+  return 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
 }

@@ -6,7 +6,7 @@ import { InjectionSession } from "../inject/session.js";
 import { attachTarget } from "../session/attach-target.js";
 import { removeTargetRecord, writeTargetRecord } from "../session/descriptor.js";
 import { Session } from "../session/session.js";
-import { parseCommandLine, UsageError } from "./errors.js";
+import { exitStatus, parseCommandLine, UsageError } from "./errors.js";
 import { intervalOption, REPORTING_OPTIONS, startReporting, type OutputOptions } from "./session-output.js";
 
 export const RUN_USAGE = `usage: bpftime run OBJ [--json] [--interval S] -- CMD [ARGS...]
@@ -58,7 +58,7 @@ export async function run(argv: string[]): Promise<number> {
 async function superviseChild(session: Session, child: ChildProcess | undefined, out: OutputOptions, interval: number | undefined): Promise<number> {
   const exited = new Promise<number>((resolveExit) => {
     if (!child || child.exitCode !== null) resolveExit(child?.exitCode ?? 0);
-    child?.once("exit", (code, signal) => resolveExit(code ?? (signal ? 128 : 1)));
+    child?.once("exit", (code, signal) => resolveExit(exitStatus(code, signal)));
   });
   const stop = startReporting(session, out, interval);
   // Ctrl-C goes to the command (it shares our terminal); the maps print once it has exited.

@@ -6,7 +6,7 @@ import { attachTarget, prepareForAttach } from "../session/attach-target.js";
 import { liveSessions, readTargetRecords, removeTargetRecord, writeTargetRecord, type SessionDescriptor } from "../session/descriptor.js";
 import { detachTarget } from "../session/detach-target.js";
 import { Session, sessionInTarget, sessionNotFound } from "../session/session.js";
-import { parseCommandLine, UsageError } from "./errors.js";
+import { exitStatus, parseCommandLine, UsageError } from "./errors.js";
 import { intervalOption, REPORTING_OPTIONS, startReporting, type OutputOptions } from "./session-output.js";
 
 export const LOAD_USAGE = `usage: bpftime load OBJ [--json] [--interval S] [--btf FILE]
@@ -97,7 +97,7 @@ export async function start(argv: string[]): Promise<number> {
   }
   const status = await new Promise<number>((resolveExit) => {
     if (!child || child.exitCode !== null) resolveExit(child?.exitCode ?? 0);
-    child?.once("exit", (code, signal) => resolveExit(code ?? (signal ? 128 : 1)));
+    child?.once("exit", (code, signal) => resolveExit(exitStatus(code, signal)));
   });
   removeTargetRecord(descriptor.id, injection.pid);
   return status;

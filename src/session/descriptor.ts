@@ -3,7 +3,7 @@
 // of the processes it is attached to (so detach can restore them). Plain JSON files next to the arena,
 // mode 0600, written atomically (write a temporary file, then rename).
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import type { AttachTarget } from "../object/section-names.js";
 
 export const SESSION_DIR = "/dev/shm";
@@ -99,19 +99,31 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** Sessions whose `load` process is still running, newest first. Stale descriptors are left alone. */
+/**
+ * Sessions whose `load` process is still running, newest first. The files of sessions whose owner died
+ * without cleaning up (SIGKILL, a crash) are removed on the way, when they belong to this user.
+ */
 export function liveSessions(): SessionDescriptor[] {
   const found: SessionDescriptor[] = [];
   for (const name of readdirSync(SESSION_DIR)) {
     if (!name.startsWith(PREFIX) || !name.endsWith(".json")) continue;
+    const path = `${SESSION_DIR}/${name}`;
+    let descriptor: SessionDescriptor;
     try {
-      const descriptor = readDescriptor(`${SESSION_DIR}/${name}`);
-      if (processAlive(descriptor.ownerPid)) found.push(descriptor);
+      descriptor = readDescriptor(path);
     } catch {
-      // a descriptor being written, or not ours: skip it
+      continue; // a descriptor being written, or not ours
     }
+    if (processAlive(descriptor.ownerPid)) found.push(descriptor);
+    else if (statSync(path).uid === process.getuid?.()) removeStaleSession(descriptor);
   }
   return found.sort((a, b) => b.id.localeCompare(a.id));
+}
+
+/** The files a dead session left behind: its descriptor, target records and arena. */
+function removeStaleSession(descriptor: SessionDescriptor): void {
+  removeSessionFiles(descriptor.id);
+  if (descriptor.arenaPath.startsWith(`${SESSION_DIR}/${PREFIX}`)) rmSync(descriptor.arenaPath, { force: true });
 }
 
 export function writeTargetRecord(record: TargetRecord): void {
