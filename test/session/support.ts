@@ -38,6 +38,12 @@ export class SessionVictims {
     return this.compile("hot-calls", ["-pthread", join(SOURCES, "hot-calls.c"), `-L${this.dir}`, "-lvictim", "-Wl,-rpath,$ORIGIN", "-Wl,-z,now"]);
   }
 
+  /** `override-victim`: calls hot_function in libvictim.so with 5..8, prints results and whether it ran. */
+  overrideVictim(): string {
+    this.compile("libvictim.so", ["-shared", "-fPIC", join(SOURCES, "libvictim.c")]);
+    return this.compile("override-victim", [join(SOURCES, "override-victim.c"), `-L${this.dir}`, "-lvictim", "-Wl,-rpath,$ORIGIN"]);
+  }
+
   /** `bench-calls`: times N calls of push_target or step_target per input line. */
   benchCalls(): string {
     return this.compile("bench-calls", [join(SOURCES, "bench-calls.c")]);
