@@ -1,7 +1,10 @@
 // Helpers that read the probe a program runs in: the function's ip, arguments, return value, cookie,
 // the thread's stack, and bpf_override_return.
 
+import { StackTraceMap } from "../maps/stack-trace-map.js";
+import { VmError } from "../vm/errors.js";
 import type { HelperRegistry } from "../vm/helpers.js";
+import type { MapResolver } from "./maps.js";
 import type { HelperEnvironment } from "./environment.js";
 import { EFAULT, EINVAL, EOPNOTSUPP } from "./errno.js";
 import { HelperId } from "./ids.js";
@@ -10,7 +13,7 @@ import { HelperId } from "./ids.js";
 const SKIP_MASK = 0xffn;
 const BPF_F_USER_STACK = 1n << 8n;
 
-export function registerProbeHelpers(registry: HelperRegistry, env: HelperEnvironment): HelperRegistry {
+export function registerProbeHelpers(registry: HelperRegistry, env: HelperEnvironment, resolveMap?: MapResolver): HelperRegistry {
   const writeU64 = (memory: { bytes(a: bigint, n: number, w: boolean): Uint8Array }, address: bigint, value: bigint): void => {
     const out = memory.bytes(address, 8, true);
     new DataView(out.buffer, out.byteOffset, 8).setBigUint64(0, BigInt.asUintN(64, value), true);
@@ -39,6 +42,12 @@ export function registerProbeHelpers(registry: HelperRegistry, env: HelperEnviro
       if (!probe?.override) return EINVAL;
       probe.override(value);
       return 0;
+    })
+    .register(HelperId.getStackid, "bpf_get_stackid", (_ctx, mapAddress, flags) => {
+      const map = resolveMap?.(mapAddress)?.map;
+      if (!(map instanceof StackTraceMap)) throw new VmError(`bpf_get_stackid: 0x${mapAddress.toString(16)} is not a stack trace map`);
+      const skip = Number(flags & SKIP_MASK);
+      return map.storeStack((env.probe()?.stack ?? []).slice(skip), Number(flags));
     })
     .register(HelperId.getStack, "bpf_get_stack", (_ctx, buf, size, flags, _r5, ctx) => {
       if ((flags & ~(SKIP_MASK | BPF_F_USER_STACK | (1n << 11n))) !== 0n) return EINVAL;

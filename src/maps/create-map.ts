@@ -23,9 +23,10 @@ import { perfEventArrayKind } from "./perf-event-array-map.js";
 import { possibleCpus } from "./possible-cpus.js";
 import { queueStackKind } from "./queue-stack-map.js";
 import { ringbufKind } from "./ringbuf-map.js";
+import { stackTraceKind } from "./stack-trace-map.js";
 
 const kinds = new Map<number, MapKind>();
-for (const kind of [arrayKind, fdArrayKind, hashKind, queueStackKind, bloomFilterKind, lpmTrieKind, ringbufKind, perfEventArrayKind]) {
+for (const kind of [arrayKind, fdArrayKind, hashKind, queueStackKind, bloomFilterKind, lpmTrieKind, ringbufKind, perfEventArrayKind, stackTraceKind]) {
   for (const type of kind.types) kinds.set(type, kind);
 }
 

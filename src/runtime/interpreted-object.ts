@@ -149,7 +149,7 @@ export class InterpretedObject {
     registerMemoryHelpers(registry);
     registerTaskHelpers(registry, env);
     registerOutputHelpers(registry, env);
-    registerProbeHelpers(registry, env);
+    registerProbeHelpers(registry, env, (address) => this.mapsByAddress.get(address));
     registerCallbackHelpers(registry);
     const scratch = new Uint8Array(512);
     const byAddress = (address: bigint): ProgramMap | undefined => this.mapsByAddress.get(address);
