@@ -20,14 +20,14 @@ test("kernel errors for bad specs", () => {
   assert.equal(validateMapSpec({ type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 4096 * 3, flags: 0, name: "r" }), -Errno.EINVAL);
   assert.equal(validateMapSpec({ type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 8192, flags: 0, name: "r" }), 0);
   assert.equal(validateMapSpec({ type: MapType.ARRAY_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 2, flags: 0, name: "m" }), -Errno.EINVAL, "no inner map");
-  assert.equal(validateMapSpec({ type: MapType.STACK_TRACE, keySize: 4, valueSize: 8, maxEntries: 2, flags: 0, name: "s" }), -Errno.EINVAL, "not implemented here");
+  assert.equal(validateMapSpec({ type: MapType.CGROUP_ARRAY, keySize: 4, valueSize: 4, maxEntries: 2, flags: 0, name: "s" }), -Errno.EINVAL, "not implemented here");
   assert.equal(validateMapSpec({ ...hash, keySize: 1.5 }), -Errno.EINVAL);
 });
 
 test("createMap throws MapError with the errno and a readable message", () => {
   assert.throws(
-    () => createMap({ ...hash, type: MapType.STACK_TRACE, name: "stacks" }, new Uint8Array(4096)),
-    (e: unknown) => e instanceof MapError && e.errno === Errno.EINVAL && /'stacks'.*not supported in userspace/.test(e.message),
+    () => createMap({ ...hash, type: MapType.CGROUP_ARRAY, name: "cgroups" }, new Uint8Array(4096)),
+    (e: unknown) => e instanceof MapError && e.errno === Errno.EINVAL && /'cgroups'.*not supported in userspace/.test(e.message),
   );
   assert.throws(() => createMap(hash, new Uint8Array(16)), (e: unknown) => e instanceof MapError && e.errno === Errno.ENOMEM);
   const buffer = new ArrayBuffer(mapRegionSize(hash) + 8);
@@ -58,11 +58,13 @@ test("every implemented type can be created from a typical spec, in a region of 
       case MapType.ARRAY_OF_MAPS:
       case MapType.HASH_OF_MAPS:
         return { ...base, innerMap: { ...base, type: MapType.ARRAY, name: "inner" } };
+      case MapType.STACK_TRACE:
+        return { ...base, valueSize: 8 * 16 };
       default:
         return base;
     }
   };
-  assert.deepEqual(SUPPORTED_MAP_TYPES, [1, 2, 3, 4, 5, 6, 9, 10, 11, 12, 13, 22, 23, 27, 30]);
+  assert.deepEqual(SUPPORTED_MAP_TYPES, [1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 22, 23, 27, 30]);
   for (const type of SUPPORTED_MAP_TYPES) {
     const spec = typical(type);
     const map = createMap(spec, new Uint8Array(mapRegionSize(spec, { ncpus: 3 })), { ncpus: 3 });
