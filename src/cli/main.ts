@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The `bpftime` command: dispatches to one verb per module and turns every error into one line on stderr.
 
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { UsageError } from "./errors.js";
 import { inspect } from "./inspect.js";
 import { run } from "./run.js";
@@ -40,7 +42,17 @@ const commands: ReadonlyMap<string, Command> = new Map([
   ["vm disasm", vmDisasm],
 ]);
 
+/** The package's version, from the package.json next to dist/. */
+function version(): string {
+  const path = fileURLToPath(new URL("../../../package.json", import.meta.url));
+  return (JSON.parse(readFileSync(path, "utf8")) as { version: string }).version;
+}
+
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "--version" || argv[0] === "-V") {
+    process.stdout.write(`bpftime-ts ${version()}\n`);
+    return 0;
+  }
   if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h") {
     process.stdout.write(USAGE + "\n");
     return argv.length === 0 ? 2 : 0;

@@ -70,3 +70,9 @@ test("an unknown command prints the usage and status 2", () => {
   assert.equal(r.status, 2);
   assert.match(r.stderr, /^bpftime: unknown command 'frobnicate'/);
 });
+
+test("--version prints the package version", () => {
+  const r = runCli(["--version"]);
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /^bpftime-ts \d+\.\d+\.\d+\n$/);
+});
