@@ -19,6 +19,7 @@ import { findModule, modulesOf, readMaps } from "../process/maps.js";
 import { moduleElf } from "../process/module-file.js";
 import { resolveSymbol } from "../process/symbols.js";
 import type { HookRecord, TargetRecord } from "./descriptor.js";
+import { restoreHooks } from "./detach-target.js";
 import { buildTargetImage, targetDataSize, type TargetFacts, type TargetImage, type TargetImageInput } from "./target-image.js";
 
 const PAGE = 4096n;
@@ -160,7 +161,13 @@ export function attachTarget(injection: InjectionSession, session: SessionInTarg
   // 4. One slice (code page) and one control page per hooked function, within reach of it.
   step("resolve");
   const records: HookRecord[] = [];
-  for (const hook of hooks) records.push(installHook(injection, hook, threadStacks));
+  try {
+    for (const hook of hooks) records.push(installHook(injection, hook, threadStacks));
+  } catch (error) {
+    // All or nothing: a function that cannot be hooked leaves the others as they were.
+    restoreHooks(injection, { pid: injection.pid, sessionId: session.sessionId, hooks: records, attachedAt: 0 });
+    throw error;
+  }
   step("hooks");
   return { pid: injection.pid, sessionId: session.sessionId, hooks: records, attachedAt: Date.now() };
 }
