@@ -15,12 +15,12 @@ import { registerTimeHelpers } from "../helpers/time.js";
 import type { TraceRecord } from "../helpers/trace.js";
 import { HelperId, kernelHelperName } from "../helpers/ids.js";
 import type { BpfMap } from "../maps/bpf-map.js";
-import { ObjectError } from "../object/errors.js";
 import type { ObjectSpec, ProgramSpec } from "../object/spec.js";
 import { AddressSpace, codeAddress } from "../vm/address-space.js";
 import { ExecutionSignal, VmError } from "../vm/errors.js";
 import { HelperRegistry, type HelperContext } from "../vm/helpers.js";
 import { Interpreter } from "../vm/interpreter.js";
+import { mapNamed, programNamed } from "./by-name.js";
 import { relocatePrograms, type RelocatedProgram } from "./core-relocation.js";
 import type { KconfigSource } from "./kconfig.js";
 import { createObjectMaps, fillProgArrays, withKconfig, type LiveMap } from "./object-maps.js";
@@ -109,17 +109,11 @@ export class InterpretedObject {
   }
 
   program(name: string): LoadedProgram {
-    const found = this.programs.find((p) => p.spec.name === name);
-    if (!found) {
-      throw new ObjectError(`no program '${name}' in the object (it has: ${this.programs.map((p) => p.spec.name).join(", ")})`, "OBJ_NO_SUCH_PROGRAM");
-    }
-    return found;
+    return programNamed(this.programs, name);
   }
 
   map(name: string): BpfMap {
-    const found = this.maps.find((m) => m.definition.name === name);
-    if (!found) throw new ObjectError(`no map '${name}' in the object`, "OBJ_BAD_MAP");
-    return found.map;
+    return mapNamed(this.maps, name);
   }
 
   /** Runs a program with r1 = `context` (already registered memory or a plain value), following tail calls. */

@@ -29,6 +29,7 @@ import { NATIVE_UNSUPPORTED_MAP_TYPES } from "../jit/native/emit-map-helpers.js"
 import { ObjectError } from "../object/errors.js";
 import type { ObjectSpec, ProgramSpec } from "../object/spec.js";
 import { VmError } from "../vm/errors.js";
+import { mapNamed, programNamed } from "./by-name.js";
 import { relocatePrograms, type RelocatedProgram } from "./core-relocation.js";
 import type { KconfigSource } from "./kconfig.js";
 import { createObjectMaps, fillProgArrays, withKconfig, type LiveMap } from "./object-maps.js";
@@ -117,17 +118,11 @@ export class JitObject {
   }
 
   program(name: string): JitLoadedProgram {
-    const found = this.programs.find((p) => p.spec.name === name);
-    if (!found) {
-      throw new ObjectError(`no program '${name}' in the object (it has: ${this.programs.map((p) => p.spec.name).join(", ")})`, "OBJ_NO_SUCH_PROGRAM");
-    }
-    return found;
+    return programNamed(this.programs, name);
   }
 
   map(name: string): BpfMap {
-    const found = this.maps.find((m) => m.definition.name === name);
-    if (!found) throw new ObjectError(`no map '${name}' in the object`, "OBJ_BAD_MAP");
-    return found.map;
+    return mapNamed(this.maps, name);
   }
 
   /** A native copy of `bytes` that lives as long as the object: a context or data for `run`. */
