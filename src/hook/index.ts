@@ -38,6 +38,5 @@ export {
   validateThreadStackConfig,
 } from "./trampoline/thread-stacks.js";
 export { auxvValue, fsgsbaseEnabled, threadKeySourceFor } from "./trampoline/thread-key.js";
-export { findGapNear, type GapOptions, type MappedRange, parseMappedRanges } from "./placement.js";
 export { threadsInsidePatch } from "./patch-safety.js";
 export { prepareHook, type PrepareHookOptions, type PreparedHook } from "./prepare.js";

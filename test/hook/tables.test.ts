@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { threadsInsidePatch } from "../../src/hook/patch-safety.js";
-import { findGapNear, parseMappedRanges } from "../../src/hook/placement.js";
 import { planPrologue } from "../../src/hook/relocator/plan.js";
 import { auxvValue, fsgsbaseEnabled, threadKeySourceFor } from "../../src/hook/trampoline/thread-key.js";
 import { Invocation, PT_REGS_SIZE, PtRegs } from "../../src/hook/trampoline/frame-layout.js";
@@ -77,28 +76,6 @@ test("thread stacks: compaction frees idle slots and puts live ones where a prob
   assert.equal(slots[0]!.index, home);
   assert.equal(slots[0]!.key, live);
   assert.deepEqual(slots[0]!.frames, [{ returnAddress: 0x401234n, location: 0x7ffd0000n }]);
-});
-
-test("placement: the nearest free, aligned gap within reach", () => {
-  const maps = [
-    "555555554000-555555556000 r--p 00000000 08:01 1 /usr/bin/victim",
-    "7ffff7dd0000-7ffff7f00000 r-xp 00000000 08:01 2 /usr/lib/libc.so.6",
-    "7ffff7f00000-7ffff7f10000 rw-p 00000000 00:00 0",
-    "7ffffffde000-7ffffffff000 rw-p 00000000 00:00 0 [stack]",
-  ].join("\n");
-  const ranges = parseMappedRanges(maps);
-  assert.equal(ranges.length, 4);
-  const libc = 0x7ffff7dd1000n;
-  const below = findGapNear(ranges, libc, 0x10000n);
-  assert.equal(below, 0x7ffff7dd0000n - 0x10000n, "right below libc");
-  const tight = findGapNear(ranges, libc, 0x10000n, { reach: 0x100n });
-  assert.equal(tight, undefined);
-  // A region that cannot sit below the lowest address goes above.
-  const low = findGapNear([{ start: 0x10000n, end: 0x20000n }], 0x10000n, 0x1000n);
-  assert.equal(low, 0x20000n);
-  const gap = findGapNear(ranges, 0x555555555000n, 0x3000n, { alignment: 0x10000n })!;
-  assert.equal(gap % 0x10000n, 0n);
-  for (const r of ranges) assert.ok(gap + 0x3000n <= r.start || gap >= r.end, "no overlap");
 });
 
 test("thread key: HWCAP2_FSGSBASE in the auxiliary vector selects rdfsbase", () => {

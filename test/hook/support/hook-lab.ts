@@ -5,9 +5,9 @@
 // Code and data live in separate halves of the region: a store to a page the CPU is executing from is
 // treated as self-modifying code and flushes the pipeline (it made a counting program cost ~40 ns).
 
-import { readFileSync } from "node:fs";
 import { X64Writer } from "../../../src/hook/emit/x64-writer.js";
-import { findGapNear, parseMappedRanges } from "../../../src/hook/placement.js";
+import { findFreeRangeNear } from "../../../src/process/address-gaps.js";
+import { readMaps } from "../../../src/process/maps.js";
 import { prepareHook } from "../../../src/hook/prepare.js";
 import type { PlanOptions, ProloguePlan } from "../../../src/hook/relocator/plan.js";
 import { controlBlockWrites, HOOK_SLICE_MAX_SIZE, HookControl, type HookSlice, type HookSliceOptions } from "../../../src/hook/trampoline/hook-slice.js";
@@ -47,8 +47,7 @@ export class HookLab {
   readonly threadStacks: ThreadStackConfig;
 
   constructor(near: bigint, key: ThreadKeySource) {
-    const ranges = parseMappedRanges(readFileSync("/proc/self/maps", "utf8"));
-    const gap = findGapNear(ranges, near, BigInt(REGION_SIZE), { alignment: 0x10000n });
+    const gap = findFreeRangeNear(readMaps(process.pid), near, REGION_SIZE);
     if (gap === undefined) throw new Error("no free region within ±2 GB of the victim library");
     this.base = mapExecutableAt(gap, REGION_SIZE);
     this.nextCode = this.base;
